@@ -1,0 +1,42 @@
+"""RR-Net on the shipped UCI 8x8 digits: the quick start.
+
+    python launch/train.py --config=configs/rrnet_digits.py --workdir=/tmp/xmjax/rrnet_digits
+
+Stage (a) trains a small CNN on the training images (80% of 1797, stratified,
+split_seed 0); stage (b) builds the image kNN graph (k1 = 10), inter edges to each image's top-K = 10 baseline
+classes, trains RR-Net (5 units: intra,inter,intra,inter,inter, width 32;
+ten label nodes with fixed seeded Gaussian features, k2 = 2) and evaluates on
+the 360 test images. The test graph is built from test images only.
+"""
+
+from xmjax.train.experiments import rrnet_classification
+
+
+def get_config():
+  config = rrnet_classification.default_config()
+  config.name = "rrnet_digits"
+  config.seed = 0
+  config.data.name = "optdigits"
+  config.data.split_seed = 0
+  config.data.test_fraction = 0.2
+  config.baseline.arch = "digits_cnn"
+  config.baseline.num_epochs = 20
+  config.baseline.batch_size = 64
+  config.baseline.optimizer.learning_rate = 0.05
+  config.baseline.optimizer.schedule = "cosine"
+  config.rrnet.k1 = 10
+  config.rrnet.k2 = 2
+  config.rrnet.num_candidates = 10
+  config.rrnet.units = "intra,inter,intra,inter,inter"
+  # Width 32 (paper: 16) and Adam (paper: SGD 0.01): measured on this data,
+  # width 16 sits at or below the baseline, and SGD needs far more than 300
+  # full-graph steps to leave the chance-level plateau (see README).
+  config.rrnet.latent = 32
+  config.rrnet.hidden = 32
+  config.rrnet.label_features = "random"
+  config.rrnet.label_dim = 64
+  config.rrnet.standardize_features = False
+  config.rrnet.num_steps = 300
+  config.rrnet.optimizer.name = "adam"
+  config.rrnet.optimizer.learning_rate = 1e-3
+  return config

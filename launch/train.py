@@ -1,0 +1,77 @@
+"""Trains and evaluates any xmjax config.
+
+    python launch/train.py --config=configs/rrnet_digits.py --workdir=/tmp/xmjax/digits \
+        [--config.rrnet.num_steps=100 ...]
+
+A run started on an existing workdir resumes from its checkpoints and cached
+stages. Input errors (bad data, an unknown or impossible config field) exit
+with status 2 and a last line `error: <file or field>: <problem>`.
+"""
+
+import logging as std_logging
+import os
+import runpy
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Path to a config file (configs/*.py).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and results.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _fail(message: str):
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def _explain_override_error(argv, error: Exception) -> str:
+  """Names the --config.X override that does not exist in the config file."""
+  config_path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  if config_path and os.path.exists(config_path):
+    config = runpy.run_path(config_path)["get_config"]()
+    for arg in argv:
+      if not arg.startswith("--config."):
+        continue
+      path = arg[len("--config."):].split("=", 1)[0]
+      node = config
+      for i, key in enumerate(path.split(".")):
+        if not hasattr(node, "keys") or key not in node:
+          parent = ".".join(["config"] + path.split(".")[:i])
+          known = sorted(node.keys()) if hasattr(node, "keys") else []
+          return f"config.{path}: unknown config field (from {arg}); fields of {parent}: {known}"
+        node = node[key]
+  return f"command line: {type(error).__name__}: {error}"
+
+
+def _parse_flags(argv):
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    _fail(f"command line: {e}")
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    _fail(_explain_override_error(argv, e))
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Our progress lines at INFO; the libraries' (orbax logs every save) at WARNING.
+  logging.set_verbosity(logging.WARNING)
+  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  from xmjax.errors import InputError
+  from xmjax.train import train_and_evaluate
+  try:
+    results = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except InputError as e:
+    _fail(str(e))
+  width = max(len(k) for k in results)
+  for key, value in sorted(results.items()):
+    shown = f"{value:.4f}" if isinstance(value, float) else value
+    print(f"{key:<{width}}  {shown}")
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=_parse_flags)

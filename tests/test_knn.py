@@ -1,0 +1,64 @@
+"""Blockwise kNN and top-K candidates against brute force."""
+
+import numpy as np
+import pytest
+
+from xmjax import InputError
+from xmjax.graph import brute_force_knn, knn_graph, topk_candidates
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "dot"])
+@pytest.mark.parametrize("n,row_block,col_block", [(97, 16, 10), (64, 64, 64), (130, 7, 200)])
+def test_knn_matches_brute_force(metric, n, row_block, col_block):
+  rng = np.random.default_rng(n)
+  x = rng.normal(size=(n, 12)).astype(np.float32)
+  k = 6
+  senders, receivers = knn_graph(x, k, metric=metric, row_block=row_block, col_block=col_block)
+  senders, receivers = np.asarray(senders), np.asarray(receivers)
+  assert senders.dtype == np.int32 and receivers.dtype == np.int32
+  assert senders.shape == receivers.shape == (n * k,)
+  np.testing.assert_array_equal(senders, np.repeat(np.arange(n), k))  # sorted, exactly k each
+  assert not np.any(senders == receivers)                              # no self loops
+  np.testing.assert_array_equal(receivers.reshape(n, k), brute_force_knn(x, k, metric))
+
+
+def test_knn_ties_keep_lower_index_like_a_stable_sort():
+  # Four identical points and one far away: every tie resolves to the lower index,
+  # whatever the block sizes.
+  x = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1]], np.float32)
+  for blocks in [(1, 1), (2, 3), (5, 5)]:
+    _, receivers = knn_graph(x, 2, row_block=blocks[0], col_block=blocks[1])
+    np.testing.assert_array_equal(np.asarray(receivers).reshape(5, 2),
+                                  brute_force_knn(x, 2))
+
+
+def test_topk_candidates():
+  rng = np.random.default_rng(0)
+  scores = rng.random((20, 7)).astype(np.float32)
+  senders, receivers = topk_candidates(scores, 3)
+  np.testing.assert_array_equal(np.asarray(senders), np.repeat(np.arange(20), 3))
+  np.testing.assert_array_equal(np.asarray(receivers).reshape(20, 3),
+                                np.argsort(-scores, axis=1, kind="stable")[:, :3])
+
+
+@pytest.mark.parametrize("k", [0, 10, 11])
+def test_knn_rejects_impossible_k(k):
+  with pytest.raises(InputError, match=r"^k: need 1 <= k < number of nodes"):
+    knn_graph(np.ones((10, 3), np.float32), k)
+
+
+def test_knn_rejects_non_finite_features():
+  x = np.ones((10, 3), np.float32)
+  x[4, 1] = np.nan
+  with pytest.raises(InputError, match="node feats: features contain NaN or Inf"):
+    knn_graph(x, 2, name="node feats")
+  x[4, 1] = np.inf
+  with pytest.raises(InputError, match="NaN or Inf"):
+    knn_graph(x, 2)
+
+
+def test_topk_rejects_bad_input():
+  with pytest.raises(InputError, match=r"k: need 1 <= k <= 4"):
+    topk_candidates(np.ones((3, 4)), 5)
+  with pytest.raises(InputError, match="expected an \\(N1, N2\\) score matrix"):
+    topk_candidates(np.ones(4), 1)

@@ -1,0 +1,76 @@
+"""The README's commands and snippet, and the command line, as a user meets them."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def readme():
+  with open(os.path.join(ROOT, "README.md")) as f:
+    return f.read()
+
+
+def bash_blocks(text):
+  return re.findall(r"```bash\n(.*?)```", text, re.S)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+  commands = [b.strip() for b in bash_blocks(readme())]
+  test_command = next(c for c in commands if "pytest" in c)
+  with open(os.path.join(ROOT, ".ci", "run")) as f:
+    ci_lines = [line.strip() for line in f]
+  assert test_command in ci_lines
+
+
+def test_readme_quick_start_command_names_the_digits_config():
+  main = bash_blocks(readme())[0]
+  assert "launch/train.py --config=configs/rrnet_digits.py --workdir=" in main
+  assert "pip install -e ." in main
+
+
+def test_readme_layer_snippet_runs_as_written():
+  snippet = re.search(r"```python\n(.*?)```", readme(), re.S).group(1)
+  result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.strip().splitlines()[-1] == "(100, 16) (500, 16)"
+
+
+def run_cli(*args):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), *args],
+                        capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_cli_trains_with_overrides_and_writes_results(tmp_path):
+  workdir = tmp_path / "run"
+  result = run_cli("--config=configs/rrnet_digits.py", f"--workdir={workdir}",
+                   "--config.baseline.num_epochs=2", "--config.rrnet.num_steps=20",
+                   "--config.rrnet.units=intra,inter")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert re.search(r"^baseline/test_accuracy\s+0\.\d{4}$", result.stdout, re.M)
+  assert re.search(r"^rrnet/test_accuracy\s+0\.\d{4}$", result.stdout, re.M)
+  with open(workdir / "results.json") as f:
+    results = json.load(f)
+  assert {"baseline/test_accuracy", "rrnet/test_accuracy", "config", "seed"} <= set(results)
+  with open(workdir / "config.json") as f:
+    assert json.load(f)["rrnet"]["units"] == "intra,inter"   # the override was recorded
+
+
+def test_cli_unknown_field_exits_2_naming_it(tmp_path):
+  result = run_cli("--config=configs/rrnet_digits.py", f"--workdir={tmp_path / 'run'}",
+                   "--config.rrnet.k=3")
+  assert result.returncode == 2
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: config.rrnet.k: unknown config field"), last
+  assert not (tmp_path / "run").exists()
+
+
+def test_cli_bad_value_exits_2_naming_it(tmp_path):
+  result = run_cli("--config=configs/rrnet_digits.py", f"--workdir={tmp_path / 'run'}",
+                   "--config.rrnet.k2=10")
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1].startswith("error: config.rrnet.k2:")

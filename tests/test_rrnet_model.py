@@ -1,0 +1,107 @@
+"""RR-Net model: padding invariance, loss, predictions."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from xmjax import graph as G
+from xmjax.models import RRNet, bce_loss, classification_metrics, parse_units, predict_classes
+
+
+def _problem(n=37, c=6, seed=0):
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, c, n)
+  features = rng.normal(size=(n, 9)).astype(np.float32) + 2 * np.eye(c, 9)[labels]
+  scores = rng.random((n, c)).astype(np.float32)
+  classes = rng.normal(size=(c, 5)).astype(np.float32)
+  return G.classification_graph(features, classes, scores, labels, k1=4, k2=2,
+                                num_candidates=3), labels
+
+
+@pytest.mark.parametrize("aggregation", ["mean", "sum", "max"])
+def test_padding_leaves_real_nodes_and_edges_unchanged(aggregation):
+  graph, labels = _problem()
+  padded = G.pad_cross_modal_graph(graph, 64, 9)
+  model = RRNet(latent=8, hidden=8, units="intra,inter,inter", aggregation=aggregation)
+  params = model.init(jax.random.key(0), graph)
+  logits = model.apply(params, graph)
+  padded_logits = model.apply(params, padded)
+  e = graph.inter.senders.shape[0]
+  np.testing.assert_allclose(np.asarray(padded_logits[:e]), np.asarray(logits), rtol=1e-5,
+                             atol=1e-6)
+  # The masked loss and its gradient ignore padding entirely.
+  def loss(p, g):
+    return bce_loss(model.apply(p, g), g.inter_targets, g.inter_mask)
+  np.testing.assert_allclose(loss(params, padded), loss(params, graph), rtol=1e-6)
+  grads, padded_grads = jax.grad(loss)(params, graph), jax.grad(loss)(params, padded)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6),
+               grads, padded_grads)
+  # Padding keeps the fixed layout and metrics count only real nodes.
+  padded_labels = jnp.pad(jnp.asarray(labels), (0, 64 - len(labels)), constant_values=-1)
+  m = classification_metrics(padded_logits, padded, padded_labels)
+  m0 = classification_metrics(logits, graph, jnp.asarray(labels))
+  np.testing.assert_allclose(m["accuracy"], m0["accuracy"])
+
+
+def test_fixed_degree_fast_path_matches_general_path():
+  graph, _ = _problem(seed=1)
+  fast = RRNet(latent=8, hidden=8, fixed_degree=True)
+  general = RRNet(latent=8, hidden=8, fixed_degree=False)
+  params = fast.init(jax.random.key(1), graph)
+  np.testing.assert_allclose(np.asarray(fast.apply(params, graph)),
+                             np.asarray(general.apply(params, graph)), rtol=1e-5, atol=1e-6)
+
+
+def test_bce_is_eq_9_over_real_edges():
+  logits = jnp.array([2.0, -1.0, 0.5, 3.0])
+  targets = jnp.array([1.0, 0.0, 0.3, 1.0])   # a soft target too
+  mask = jnp.array([True, True, True, False])
+  p = 1 / (1 + np.exp(-np.asarray(logits[:3])))
+  t = np.asarray(targets[:3])
+  expected_sum = -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p))
+  np.testing.assert_allclose(bce_loss(logits, targets, mask, "sum"), expected_sum, rtol=1e-6)
+  np.testing.assert_allclose(bce_loss(logits, targets, mask), expected_sum / 3, rtol=1e-6)
+
+
+def test_prediction_is_best_candidate_and_missing_true_class_is_wrong():
+  graph, labels = _problem(n=12, c=6, seed=2)
+  kk = graph.num_candidates
+  logits = jnp.asarray(np.random.default_rng(0).normal(size=12 * kk), jnp.float32)
+  pred = np.asarray(predict_classes(logits, graph))
+  cands = np.asarray(graph.inter.receivers).reshape(12, kk)
+  np.testing.assert_array_equal(pred, cands[np.arange(12), np.argmax(np.asarray(logits).reshape(12, kk), 1)])
+  metrics = classification_metrics(logits, graph, jnp.asarray(labels))
+  in_candidates = (cands == labels[:, None]).any(1)
+  np.testing.assert_allclose(metrics["candidate_recall"], in_candidates.mean())
+  assert float(metrics["accuracy"]) <= float(metrics["candidate_recall"]) + 1e-7
+  np.testing.assert_allclose(metrics["accuracy"], (pred == labels).mean())
+
+
+def test_rrnet_learns_a_separable_mapping():
+  graph, labels = _problem(n=60, c=6, seed=3)
+  model = RRNet(latent=16, hidden=16, units="intra,inter")
+  params = model.init(jax.random.key(3), graph)
+  tx = optax.adam(1e-2)
+  opt = tx.init(params)
+
+  @jax.jit
+  def step(params, opt):
+    loss, grads = jax.value_and_grad(
+        lambda p: bce_loss(model.apply(p, graph), graph.inter_targets, graph.inter_mask))(params)
+    updates, opt = tx.update(grads, opt, params)
+    return optax.apply_updates(params, updates), opt, loss
+
+  first = None
+  for _ in range(150):
+    params, opt, loss = step(params, opt)
+    first = loss if first is None else first
+  assert float(loss) < 0.3 * float(first)
+  assert np.isfinite(float(loss))
+
+
+def test_parse_units():
+  assert parse_units("intra, inter,inter") == ("intra", "inter", "inter")
+  with pytest.raises(ValueError, match="units"):
+    parse_units("intra,outer")

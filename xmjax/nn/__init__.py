@@ -1,0 +1,17 @@
+"""Reusable Flax linen modules and jraph blocks; usable from any JAX code.
+
+    import xmjax.nn
+    unit = xmjax.nn.IntraGCNUnit(features=(16, 16))
+    params = unit.init(key, graphs_tuple)
+    out = unit.apply(params, graphs_tuple)   # a jraph.GraphsTuple
+"""
+
+from xmjax.nn.aggregation import REDUCTIONS, aggregate_edges
+from xmjax.nn.gcn import (EdgeConcatDense, InterEdgeLayer, InterGCNUnit, IntraEdgeLayer,
+                          IntraGCNUnit, NodeLayer)
+from xmjax.nn.mlp import MLP
+
+__all__ = [
+    "EdgeConcatDense", "InterEdgeLayer", "InterGCNUnit", "IntraEdgeLayer", "IntraGCNUnit",
+    "MLP", "NodeLayer", "REDUCTIONS", "aggregate_edges",
+]

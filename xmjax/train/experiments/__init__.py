@@ -1,0 +1,28 @@
+"""Registry of experiments: config.experiment -> module with train_and_evaluate.
+
+Each experiment module defines `default_config()` (the schema every config
+of that experiment extends) and `train_and_evaluate(config, workdir)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from xmjax.errors import InputError
+
+EXPERIMENTS = {
+    "rrnet_classification": "xmjax.train.experiments.rrnet_classification",
+}
+
+
+def get_experiment(name: str) -> ModuleType:
+  if name not in EXPERIMENTS:
+    raise InputError(f"config.experiment: unknown experiment {name!r}; "
+                     f"choose one of {sorted(EXPERIMENTS)}")
+  return importlib.import_module(EXPERIMENTS[name])
+
+
+def train_and_evaluate(config, workdir: str, **kwargs) -> dict:
+  """Runs config.experiment end to end in `workdir`; returns results.json's content."""
+  return get_experiment(config.experiment).train_and_evaluate(config, workdir, **kwargs)

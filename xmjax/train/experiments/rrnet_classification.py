@@ -1,0 +1,391 @@
+"""RR-Net on top of a CNN baseline for image classification (paper IV-B).
+
+Two stages, each cached in the workdir so a rerun resumes instead of redoing:
+
+1. baseline: train a CNN on the training images; write its penultimate
+   features and class probabilities for train and test to
+   `workdir/baseline/outputs.npz` (checkpoints in `baseline/checkpoints`).
+2. rrnet: build the training graph (kNN among training images, label nodes
+   with their own kNN, inter edges to each image's top-K baseline classes),
+   train RR-Net full-graph, and evaluate on the test graph, built the same way
+   from test images only (inductive; no test label is used to build it).
+
+`workdir/results.json` gets `baseline/test_accuracy` and `rrnet/test_accuracy`
+from the same run, plus train accuracies and the candidate recall.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from xmjax import graph as graph_lib
+from xmjax.data import load_optdigits, standardize, stratified_split
+from xmjax.data.augment import augment
+from xmjax.errors import InputError
+from xmjax.models import RRNet, bce_loss, classification_metrics, make_baseline, parse_units
+from xmjax.models.cnn import BASELINES
+from xmjax.nn.aggregation import REDUCTIONS
+from xmjax.train import optim
+from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.logging import MetricWriter
+from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
+from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
+                               load_saved_config, save_config)
+
+log = logging.getLogger("xmjax")
+
+LABEL_FEATURES = ("onehot", "random")
+
+
+def _optimizer_config(**overrides) -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict(dict(
+      name="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e-4, schedule="constant",
+      warmup_steps=0, decay_factor=0.1, decay_at=(0.5, 0.75), b1=0.9, b2=0.999))
+  config.update(overrides)
+  return config
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """Every field an rrnet_classification config may set (the schema)."""
+  c = ml_collections.ConfigDict()
+  c.name = "rrnet_classification"
+  c.experiment = "rrnet_classification"
+  c.seed = 0
+  c.dtype = "float32"          # or "bfloat16" (params, optimizer and loss stay float32)
+  c.log_every = 50
+  c.data = ml_collections.ConfigDict(dict(
+      name="optdigits",        # the shipped UCI 8x8 digits
+      path="",                 # "" = the shipped file
+      split_seed=0,            # stratified train/test split, recorded here
+      test_fraction=0.2,
+      # Fraction of the training split kept from the baseline: RR-Net then
+      # trains on these rows, whose baseline features are out-of-sample like
+      # the test rows' (stacking). 0 = the paper's setting, one training set.
+      holdout_fraction=0.0))
+  c.baseline = ml_collections.ConfigDict(dict(
+      arch="digits_cnn", num_epochs=20, batch_size=64, eval_batch_size=512,
+      checkpoint_every=200,
+      crop_padding=1,          # random-crop augmentation: pad by this many pixels, crop back
+      flip=False,              # random left-right flips (off for digits)
+      optimizer=_optimizer_config(learning_rate=0.05, schedule="cosine")))
+  c.rrnet = ml_collections.ConfigDict(dict(
+      k1=10,                   # kNN degree among instances
+      k2=2,                    # kNN degree among label nodes
+      num_candidates=10,       # K: inter edges per instance (top-K baseline classes)
+      latent=16, hidden=16,
+      units="intra,inter,intra,inter,inter",
+      aggregation="mean", layer_norm=False, metric="cosine",
+      label_features="onehot", label_dim=64,  # label_dim: width of "random" label features
+      standardize_features=False,  # per-feature, training statistics only
+      pad_multiple=128,        # node buckets: one compile per bucket
+      num_steps=300, checkpoint_every=100, loss_reduction="mean",
+      optimizer=_optimizer_config()))
+  return c
+
+
+# ----------------------------------------------------------------------------
+# Validation: everything is checked before the workdir is touched.
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  check_known_fields(config, default_config())
+  compute_dtype(config.dtype)
+  if config.baseline.arch not in BASELINES:
+    raise InputError(f"config.baseline.arch: unknown architecture {config.baseline.arch!r}; "
+                     f"choose one of {sorted(BASELINES)}")
+  r = config.rrnet
+  try:
+    parse_units(r.units)
+  except ValueError as e:
+    raise InputError(f"config.rrnet.{e}") from None
+  if r.aggregation not in REDUCTIONS:
+    raise InputError(f"config.rrnet.aggregation: unknown {r.aggregation!r}; choose one of {REDUCTIONS}")
+  if r.label_features not in LABEL_FEATURES:
+    raise InputError(f"config.rrnet.label_features: unknown {r.label_features!r}; "
+                     f"choose one of {LABEL_FEATURES}")
+  if r.loss_reduction not in ("mean", "sum"):
+    raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
+  for field in ("baseline.optimizer", "rrnet.optimizer"):
+    opt = config[field.split(".")[0]].optimizer
+    if opt.name not in optim.OPTIMIZERS:
+      raise InputError(f"config.{field}.name: unknown optimizer {opt.name!r}; "
+                       f"choose one of {optim.OPTIMIZERS}")
+    if opt.schedule not in optim.SCHEDULES:
+      raise InputError(f"config.{field}.schedule: unknown schedule {opt.schedule!r}; "
+                       f"choose one of {optim.SCHEDULES}")
+  for field in ("baseline.num_epochs", "baseline.batch_size", "baseline.eval_batch_size",
+                "baseline.checkpoint_every", "rrnet.num_steps", "rrnet.checkpoint_every",
+                "rrnet.latent", "rrnet.hidden", "rrnet.pad_multiple", "log_every"):
+    section, _, name = field.rpartition(".")
+    value = config[section][name] if section else config[name]
+    if value < 1:
+      raise InputError(f"config.{field}: must be >= 1, got {value}")
+
+
+def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_train: int,
+                      num_test: int, num_classes: int) -> None:
+  r = config.rrnet
+  smallest = min(num_train, num_test)
+  if not 1 <= r.k1 < smallest:
+    raise InputError(f"config.rrnet.k1: need 1 <= k1 < number of image nodes per graph "
+                     f"({smallest}: {num_train} train, {num_test} test), got {r.k1}")
+  if not 1 <= r.k2 < num_classes:
+    raise InputError(f"config.rrnet.k2: need 1 <= k2 < number of label nodes ({num_classes}), "
+                     f"got {r.k2}")
+  if not 1 <= r.num_candidates <= num_classes:
+    raise InputError(f"config.rrnet.num_candidates: need 1 <= K <= number of classes "
+                     f"({num_classes}), got {r.num_candidates}")
+  if config.baseline.batch_size > num_baseline:
+    raise InputError(f"config.baseline.batch_size: {config.baseline.batch_size} is larger than "
+                     f"the {num_baseline} examples the baseline trains on")
+
+
+# ----------------------------------------------------------------------------
+# Data.
+
+
+def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """Images and labels per part, per config.data: "baseline" (trains the
+  CNN), "train" (RR-Net's training graph; the same rows unless
+  holdout_fraction > 0) and "test"."""
+  d = config.data
+  if d.name != "optdigits":
+    raise InputError(f"config.data.name: unknown data set {d.name!r} for this experiment; "
+                     "choose 'optdigits'")
+  images, labels = load_optdigits(d.path or None)
+  if not 0 < d.test_fraction < 1:
+    raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
+  if not 0 <= d.holdout_fraction < 1:
+    raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
+  split = stratified_split(labels, {"baseline": 0.0, "test": d.test_fraction}, d.split_seed)
+  if d.holdout_fraction > 0:
+    train_rows = split["baseline"]
+    parts = stratified_split(labels[train_rows], {"baseline": 0.0, "train": d.holdout_fraction},
+                             d.split_seed + 1)
+    split = {"baseline": train_rows[parts["baseline"]], "train": train_rows[parts["train"]],
+             "test": split["test"]}
+  else:
+    split["train"] = split["baseline"]
+  data = {"split": split, "num_classes": 10}
+  for part, rows in split.items():
+    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
+  return data
+
+
+# ----------------------------------------------------------------------------
+# Stage 1: the CNN baseline.
+
+
+@functools.partial(jax.jit, donate_argnums=0, static_argnames=("crop_padding", "flip"))
+def baseline_train_step(state: TrainState, images: jax.Array, labels: jax.Array,
+                        batch_indices: jax.Array, key: jax.Array, *, crop_padding: int = 0,
+                        flip: bool = False):
+  """One SGD step on augmented images[batch_indices] (the data set stays on
+  device; augmentation randomness is `key` folded with the step)."""
+  x, y = images[batch_indices], labels[batch_indices]
+  x = augment(x, jax.random.fold_in(key, state.step), crop_padding=crop_padding, flip=flip)
+
+  def loss_fn(params):
+    logits, _ = state.apply_fn({"params": params}, x, train=True)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads)
+  return state, {"loss": loss, "accuracy": (jnp.argmax(logits, -1) == y).mean()}
+
+
+@functools.partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
+def baseline_predict(apply_fn, params, images: jax.Array, batch_size: int):
+  """(probs (n, C), features (n, F)) in fixed-size blocks under one compile."""
+  n = images.shape[0]
+  padded = jnp.pad(images, ((0, -n % batch_size),) + ((0, 0),) * (images.ndim - 1))
+  blocks = padded.reshape((-1, batch_size) + images.shape[1:])
+
+  def one_block(x):
+    logits, features = apply_fn({"params": params}, x, train=False)
+    return jax.nn.softmax(logits, -1), features
+
+  probs, features = jax.lax.map(one_block, blocks)
+  return (probs.reshape(-1, probs.shape[-1])[:n], features.reshape(-1, features.shape[-1])[:n])
+
+
+def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> dict[str, np.ndarray]:
+  """Trains (or resumes) the baseline; returns its cached outputs."""
+  out_path = os.path.join(workdir, "baseline", "outputs.npz")
+  if os.path.exists(out_path):
+    log.info("baseline: reusing %s", out_path)
+    with np.load(out_path, allow_pickle=False) as f:
+      return {k: f[k] for k in f.files}
+  b = config.baseline
+  model = make_baseline(b.arch, data["num_classes"], compute_dtype(config.dtype))
+  train_images = jnp.asarray(data["baseline_images"])
+  train_labels = jnp.asarray(data["baseline_labels"])
+  n = train_images.shape[0]
+  steps_per_epoch = n // b.batch_size
+  num_steps = b.num_epochs * steps_per_epoch
+  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 1), train_images[:1])["params"]
+  augment_key = jax.random.fold_in(jax.random.key(config.seed), 4)
+  state = create_train_state(model.apply, params, optim.make_optimizer(b.optimizer, num_steps))
+
+  def batch_fn(step):
+    # A fresh permutation per epoch, a function of (seed, epoch) only.
+    epoch, offset = divmod(step, steps_per_epoch)
+    order = np.random.default_rng([config.seed, 1, epoch]).permutation(n)
+    batch = order[offset * b.batch_size:(offset + 1) * b.batch_size]
+    return train_images, train_labels, batch, augment_key
+
+  step_fn = functools.partial(baseline_train_step, crop_padding=b.crop_padding, flip=b.flip)
+  state = run_training(
+      state=state, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
+      checkpointer=Checkpointer(os.path.join(workdir, "baseline", "checkpoints")),
+      writer=writer, prefix="baseline", log_every=config.log_every,
+      checkpoint_every=b.checkpoint_every, hooks=hooks)
+
+  outputs = {}
+  for part in ("train", "test"):
+    probs, features = baseline_predict(model.apply, state.params,
+                                       jnp.asarray(data[f"{part}_images"]), b.eval_batch_size)
+    outputs[f"{part}_probs"] = np.asarray(probs)
+    outputs[f"{part}_features"] = np.asarray(features)
+  save_npz_atomic(out_path, **outputs)
+  return outputs
+
+
+# ----------------------------------------------------------------------------
+# Stage 2: RR-Net.
+
+
+def class_node_features(kind: str, num_classes: int, dim: int, seed: int) -> np.ndarray:
+  """Fixed attributes of the label nodes: one-hot, or seeded Gaussian vectors."""
+  if kind == "onehot":
+    return np.eye(num_classes, dtype=np.float32)
+  rng = np.random.default_rng([seed, 3])
+  return rng.standard_normal((num_classes, dim)).astype(np.float32)
+
+
+def build_graphs(config, outputs, data):
+  """Padded train and test graphs, and padded labels (-1 on padding)."""
+  r = config.rrnet
+  classes = class_node_features(r.label_features, data["num_classes"], r.label_dim, config.seed)
+  train_x, test_x = outputs["train_features"], outputs["test_features"]
+  if r.standardize_features:
+    train_x, test_x = standardize(train_x, test_x)
+  graphs = {}
+  for part, x in (("train", train_x), ("test", test_x)):
+    graph = graph_lib.classification_graph(
+        x, classes, outputs[f"{part}_probs"], data[f"{part}_labels"],
+        k1=r.k1, k2=r.k2, num_candidates=r.num_candidates, metric=r.metric)
+    graph = graph_lib.pad_to_bucket(graph, r.pad_multiple)
+    labels = np.full(graph.nodes1.shape[0], -1, np.int32)
+    labels[:len(data[f"{part}_labels"])] = data[f"{part}_labels"]
+    graphs[part] = (graph, jnp.asarray(labels))
+  return graphs
+
+
+def make_rrnet(config) -> RRNet:
+  r = config.rrnet
+  return RRNet(latent=r.latent, hidden=r.hidden, units=r.units, aggregation=r.aggregation,
+               fixed_degree=True, layer_norm=r.layer_norm, dtype=compute_dtype(config.dtype))
+
+
+@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
+def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,
+                     reduction: str = "mean"):
+  """One full-graph step: BCE over every real inter edge."""
+
+  def loss_fn(params):
+    logits = state.apply_fn({"params": params}, graph)
+    return bce_loss(logits, graph.inter_targets, graph.inter_mask, reduction), logits
+
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads)
+  return state, {"loss": loss, **classification_metrics(logits, graph, labels)}
+
+
+@jax.jit
+def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array):
+  logits = state.apply_fn({"params": state.params}, graph)
+  return {"loss": bce_loss(logits, graph.inter_targets, graph.inter_mask),
+          **classification_metrics(logits, graph, labels)}
+
+
+def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> TrainState:
+  r = config.rrnet
+  model = make_rrnet(config)
+  train_graph, train_labels = graphs["train"]
+  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2), train_graph)["params"]
+  state = create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
+  step = functools.partial(rrnet_train_step, reduction=r.loss_reduction)
+  return run_training(
+      state=state, train_step=step, batch_fn=lambda _: (train_graph, train_labels),
+      num_steps=r.num_steps,
+      checkpointer=Checkpointer(os.path.join(workdir, "rrnet", "checkpoints")),
+      writer=writer, prefix="rrnet", log_every=config.log_every,
+      checkpoint_every=r.checkpoint_every, hooks=hooks)
+
+
+# ----------------------------------------------------------------------------
+
+
+def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """Validates the config and loads the data; touches no file."""
+  check_config(config)
+  data = load_data(config)
+  check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
+                    len(data["test_labels"]), data["num_classes"])
+  return data
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
+  """Runs both stages in `workdir` (resuming what is there) and writes results.json."""
+  data = prepare(config)
+  os.makedirs(os.path.join(workdir, "baseline"), exist_ok=True)
+  saved = load_saved_config(workdir)
+  if saved is not None and saved != json.loads(config.to_json_best_effort()):
+    log.warning("workdir %s holds a run of a different config; its finished stages are reused",
+                workdir)
+  save_config(config, workdir)
+  save_npz_atomic(os.path.join(workdir, "data_split.npz"), **data["split"])
+  writer = MetricWriter(workdir)
+  timing = {}
+  try:
+    start = time.time()
+    outputs = run_baseline(config, data, workdir, writer, hooks)
+    timing["baseline_seconds"] = time.time() - start
+    start = time.time()
+    graphs = build_graphs(config, outputs, data)
+    state = run_rrnet(config, graphs, workdir, writer, hooks)
+    metrics = {part: jax.device_get(rrnet_eval_step(state, *graphs[part]))
+               for part in ("train", "test")}
+    timing["rrnet_seconds"] = time.time() - start
+  finally:
+    writer.close()
+
+  results = {
+      "config": config.name,
+      "seed": config.seed,
+      "baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"]),
+  }
+  for part in ("train", "test"):
+    results[f"rrnet/{part}_accuracy"] = float(metrics[part]["accuracy"])
+    results[f"rrnet/{part}_loss"] = float(metrics[part]["loss"])
+    results[f"rrnet/{part}_candidate_recall"] = float(metrics[part]["candidate_recall"])
+  write_json_atomic(os.path.join(workdir, "results.json"), results)
+  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
+  return results
+
+
+def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+  return float(np.mean(np.argmax(probs, axis=1) == labels))

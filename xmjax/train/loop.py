@@ -1,0 +1,85 @@
+"""The training loop shared by every stage: resume, step, log, checkpoint.
+
+The loop itself is host code; all per-step work happens in the jitted
+`train_step`, and metrics are fetched from the device only when logged.
+Batches are a pure function of the step number, so a resumed run sees the
+same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.logging import MetricWriter, Progress
+
+# A hook is called as hook(stage, step, state) after each step (and after that
+# step's checkpoint, if any); raising stops the run (tests use one to simulate a crash).
+Hook = Callable[[str, int, Any], None]
+
+
+def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], tuple],
+                 num_steps: int, checkpointer: Checkpointer, writer: MetricWriter | None,
+                 prefix: str, log_every: int = 50, checkpoint_every: int = 500,
+                 hooks: Sequence[Hook] = ()) -> Any:
+  """Trains from the latest checkpoint (if any) to `num_steps`.
+
+  Args:
+    state: an initial train state; replaced by the latest checkpoint if one exists.
+    train_step: jitted (state, *batch) -> (state, metrics dict of scalars).
+    batch_fn: step -> tuple of batch arguments, deterministic in step.
+    num_steps: total steps of the stage.
+    checkpointer: where to restore from and save to (every `checkpoint_every`
+      steps and at the end).
+    writer: metric sink; metrics are logged as f"{prefix}/train_{name}".
+    prefix: stage name, e.g. "baseline" or "rrnet".
+
+  Returns:
+    The final state.
+  """
+  state = checkpointer.restore_latest(state)
+  start = int(jax.device_get(state.step))
+  progress = Progress(num_steps, start, prefix, every=log_every)
+  try:
+    for step in range(start, num_steps):
+      state, metrics = train_step(state, *batch_fn(step))
+      done = step + 1
+      if done % log_every == 0 or done == num_steps:
+        host = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        if writer is not None:
+          writer.write_scalars(done, {f"{prefix}/train_{k}": v for k, v in host.items()})
+        progress.update(done, host)
+      else:
+        progress.tick(done)
+      if done % checkpoint_every == 0 or done == num_steps:
+        checkpointer.save(done, state)
+      for hook in hooks:
+        hook(prefix, done, state)
+  finally:
+    progress.close()
+    checkpointer.close()
+  return state
+
+
+def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
+  """Writes JSON via a temporary file and a rename, so readers never see half a file."""
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+  with os.fdopen(fd, "w") as f:
+    json.dump(payload, f, indent=2, sort_keys=True)
+    f.write("\n")
+  os.replace(tmp, path)
+
+
+def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz")
+  os.close(fd)
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)

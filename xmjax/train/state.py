@@ -1,0 +1,57 @@
+"""Train state and config plumbing shared by experiments."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax.numpy as jnp
+import ml_collections
+from flax.training import train_state
+
+from xmjax.errors import InputError
+
+TrainState = train_state.TrainState
+
+
+def create_train_state(apply_fn, params, tx) -> TrainState:
+  """A TrainState whose step is an int32 array from the start, so a fresh
+  run and one restored from a checkpoint share one compiled train step."""
+  state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx)
+  return state.replace(step=jnp.zeros((), jnp.int32))
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def compute_dtype(name: str):
+  if name not in DTYPES:
+    raise InputError(f"dtype: unknown dtype {name!r}; choose one of {sorted(DTYPES)}")
+  return DTYPES[name]
+
+
+def check_known_fields(config: ml_collections.ConfigDict,
+                       schema: ml_collections.ConfigDict, prefix: str = "") -> None:
+  """Raises InputError naming the first field of `config` that `schema` lacks."""
+  for key, value in config.items():
+    field = f"{prefix}{key}"
+    if key not in schema:
+      raise InputError(f"config.{field}: unknown config field; known fields here: "
+                       f"{sorted(schema.keys())}")
+    if isinstance(value, ml_collections.ConfigDict) and isinstance(
+        schema[key], ml_collections.ConfigDict):
+      check_known_fields(value, schema[key], field + ".")
+
+
+def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes the run's config to workdir/config.json (what produced the results)."""
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+
+
+def load_saved_config(workdir: str) -> dict[str, Any] | None:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
