@@ -105,3 +105,25 @@ def test_parse_units():
   assert parse_units("intra, inter,inter") == ("intra", "inter", "inter")
   with pytest.raises(ValueError, match="units"):
     parse_units("intra,outer")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "max"])
+def test_jraph_padding_leaves_gcn_unit_outputs_unchanged(reduction):
+  import jraph
+  import xmjax.nn as xnn
+  rng = np.random.default_rng(5)
+  nodes = jnp.asarray(rng.normal(size=(23, 4)), jnp.float32)
+  senders, receivers = G.knn_graph(nodes, 3)
+  graph = G.graphs_tuple(nodes, senders, receivers,
+                         jnp.asarray(rng.normal(size=(69, 2)), jnp.float32))
+  padded = G.pad_graphs_tuple(graph, node_multiple=16, edge_multiple=32)
+  assert padded.nodes.shape[0] == 32 and padded.edges.shape[0] == 96
+  unit = xnn.IntraGCNUnit(features=(8, 8), aggregation=reduction)
+  params = unit.init(jax.random.key(0), graph)
+  out, padded_out = unit.apply(params, graph), unit.apply(params, padded)
+  node_mask = np.asarray(jraph.get_node_padding_mask(padded))
+  edge_mask = np.asarray(jraph.get_edge_padding_mask(padded))
+  np.testing.assert_allclose(np.asarray(padded_out.nodes)[node_mask], np.asarray(out.nodes),
+                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(np.asarray(padded_out.edges)[edge_mask], np.asarray(out.edges),
+                             rtol=1e-5, atol=1e-6)

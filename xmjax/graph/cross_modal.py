@@ -188,3 +188,24 @@ def inter_graphs_tuple(nodes: jax.Array, edges: jax.Array, inter: EdgeSet,
 def to_numpy(graph: CrossModalGraph) -> CrossModalGraph:
   """Host copy (for saving or inspection)."""
   return jax.tree.map(np.asarray, graph)
+
+
+def graphs_tuple(nodes: jax.Array, senders: jax.Array, receivers: jax.Array,
+                 edges: jax.Array | None = None) -> jraph.GraphsTuple:
+  """A single-graph `jraph.GraphsTuple` from an edge list (e.g. `knn_graph`'s)."""
+  return jraph.GraphsTuple(
+      nodes=nodes, edges=edges, senders=jnp.asarray(senders), receivers=jnp.asarray(receivers),
+      n_node=jnp.array([nodes.shape[0]]), n_edge=jnp.array([senders.shape[0]]), globals=None)
+
+
+def pad_graphs_tuple(graph: jraph.GraphsTuple, node_multiple: int = 64,
+                     edge_multiple: int = 256) -> jraph.GraphsTuple:
+  """Pads a GraphsTuple (jraph convention: one extra padding graph that owns
+  every padding node and edge) to node/edge counts rounded up to the given
+  multiples, so graphs of similar size share one compiled program. Use
+  `jraph.get_node_padding_mask` / `get_edge_padding_mask` to mask losses."""
+  n = int(np.sum(np.asarray(graph.n_node)))
+  e = int(np.sum(np.asarray(graph.n_edge)))
+  num_graphs = int(np.asarray(graph.n_node).shape[0])
+  return jraph.pad_with_graphs(graph, round_up(n + 1, node_multiple),
+                               round_up(e, edge_multiple), num_graphs + 1)

@@ -1,0 +1,1 @@
+"""Throughput harness for xmjax (python -m benchmarks.run --help)."""
