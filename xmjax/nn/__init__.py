@@ -10,8 +10,9 @@ from xmjax.nn.aggregation import REDUCTIONS, aggregate_edges
 from xmjax.nn.gcn import (EdgeConcatDense, InterEdgeLayer, InterGCNUnit, IntraEdgeLayer,
                           IntraGCNUnit, NodeLayer)
 from xmjax.nn.mlp import MLP
+from xmjax.nn.relation import FUSIONS, RelationNetwork
 
 __all__ = [
     "EdgeConcatDense", "InterEdgeLayer", "InterGCNUnit", "IntraEdgeLayer", "IntraGCNUnit",
-    "MLP", "NodeLayer", "REDUCTIONS", "aggregate_edges",
+    "FUSIONS", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork", "aggregate_edges",
 ]

@@ -13,6 +13,8 @@ from xmjax.errors import InputError
 
 EXPERIMENTS = {
     "rrnet_classification": "xmjax.train.experiments.rrnet_classification",
+    "drsl_retrieval": "xmjax.train.experiments.drsl_retrieval",
+    "sdml_retrieval": "xmjax.train.experiments.sdml_retrieval",
 }
 
 

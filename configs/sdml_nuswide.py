@@ -1,0 +1,22 @@
+"""SDML on NUS-WIDE (SDML-style HDF5 features: image 4096-d, text 300-d).
+
+    python launch/train.py --config=configs/sdml_nuswide.py --workdir=/tmp/xmjax/sdml_nuswide \
+        --config.data.dir=/path/to/dir
+
+Expects DIR/nus_wide_deep_doc2vec_data_42941.h5py; the first 5000 test rows are the validation split. One DSAE
+per modality (in-1024-1024-512-1024-1024-in), fixed column-orthogonal P,
+Adam (0.5, 0.999), lr 1e-4 for images and 2e-4 for text, batch 100, 200 epochs.
+"""
+
+from xmjax.train.experiments import sdml_retrieval
+
+
+def get_config():
+  config = sdml_retrieval.default_config()
+  config.name = "sdml_nuswide"
+  config.data.format = "sdml_h5"
+  config.data.file = "nus_wide_deep_doc2vec_data_42941.h5py"
+  config.data.valid_len = 5000
+  config.data.modalities = "image,text"
+  config.train.learning_rate_overrides = "image=1e-4"
+  return config

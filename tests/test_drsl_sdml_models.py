@@ -1,0 +1,77 @@
+"""DRSL's relation network and SDML's pieces, against their literal forms."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from xmjax.models import DSAE, drsl_loss, orthogonal_projection, sdml_loss
+from xmjax.nn import RelationNetwork
+
+
+@pytest.mark.parametrize("fusion", ["concat", "add", "sub", "mul"])
+@pytest.mark.parametrize("block_size", [5, 64])
+def test_fast_all_pairs_scores_equal_the_naive_form(fusion, block_size):
+  a = jax.random.normal(jax.random.key(0), (23, 6))
+  b = jax.random.normal(jax.random.key(1), (17, 6))
+  net = RelationNetwork(hidden=48, fusion=fusion, block_size=block_size)
+  params = net.init(jax.random.key(2), a, b)
+  fast, naive = net.apply(params, a, b), net.apply(params, a, b, naive=True)
+  assert fast.shape == (23, 17)
+  np.testing.assert_allclose(np.asarray(fast), np.asarray(naive), rtol=1e-5, atol=1e-5)
+  g_fast = jax.grad(lambda p: net.apply(p, a, b).sum())(params)
+  g_naive = jax.grad(lambda p: net.apply(p, a, b, naive=True).sum())(params)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-4), g_fast, g_naive)
+
+
+def test_fast_scorer_never_allocates_the_pair_by_hidden_tensor():
+  n, hidden = 400, 64
+  a = jnp.ones((n, 30))
+  net = RelationNetwork(hidden=hidden, block_size=64)
+  params = net.init(jax.random.key(0), a[:2], a[:2])
+  full = n * n * hidden * 4
+  def temp_bytes(naive):
+    compiled = jax.jit(lambda p, x, y: net.apply(p, x, y, naive=naive)).lower(params, a, a).compile()
+    return compiled.memory_analysis().temp_size_in_bytes
+  assert temp_bytes(False) < full / 10     # tiles only
+  assert temp_bytes(True) >= full          # the literal form does build it
+
+
+def test_drsl_loss_is_squared_frobenius_distance_to_label_similarity():
+  scores = jnp.array([[0.9, 0.2], [0.1, 0.4]])
+  image_labels, text_labels = jnp.array([0, 1]), jnp.array([0, 0])
+  s = np.array([[1, 1], [0, 0]])
+  expected = ((np.asarray(scores) - s) ** 2).sum()
+  np.testing.assert_allclose(drsl_loss(scores, image_labels, text_labels), expected, rtol=1e-6)
+  np.testing.assert_allclose(drsl_loss(scores, image_labels, text_labels, "mean"), expected / 4,
+                             rtol=1e-6)
+
+
+def test_projection_is_fixed_column_orthonormal():
+  p = orthogonal_projection(3, 64, 10)
+  assert p.shape == (64, 10) and p.dtype == np.float32
+  np.testing.assert_allclose(p.T @ p, np.eye(10), atol=1e-5)
+  np.testing.assert_array_equal(p, orthogonal_projection(3, 64, 10))
+  assert not np.allclose(p, orthogonal_projection(4, 64, 10))
+
+
+def test_sdml_loss_uses_norms_and_skips_missing_labels():
+  p = orthogonal_projection(0, 8, 3)
+  h = jnp.asarray(np.random.default_rng(0).normal(size=(3, 8)), jnp.float32)
+  x = jnp.ones((3, 4))
+  x_hat = jnp.zeros((3, 4))
+  labels = jnp.array([0, 2, -1])
+  onehot = np.eye(3)[[0, 2, 0]]
+  sup = np.linalg.norm(np.asarray(h) @ p - onehot, axis=1) * np.array([1, 1, 0])
+  expected = np.mean(0.5 * 2.0 + 0.5 * sup)  # ||1 - 0|| over 4 entries = 2
+  np.testing.assert_allclose(sdml_loss(h, x_hat, x, labels, jnp.asarray(p)), expected, rtol=1e-5)
+
+
+def test_dsae_codes_are_unit_vectors_and_shapes_round_trip():
+  net = DSAE(input_dim=7, hidden=(16, 16), code_dim=8)
+  x = jnp.ones((5, 7))
+  params = net.init(jax.random.key(0), x)
+  h, x_hat = net.apply(params, x)
+  assert h.shape == (5, 8) and x_hat.shape == (5, 7)
+  np.testing.assert_allclose(np.linalg.norm(np.asarray(h), axis=1), 1.0, rtol=1e-5)

@@ -1,0 +1,171 @@
+"""DRSL and SDML end to end: every paper config on generated files of its real
+layout, the shipped mfeat configs, and adding a modality to SDML."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from conftest import load_config
+from retrieval_files import write_pascal_dir, write_sdml_h5, write_xmedia_mat
+from xmjax import InputError
+from xmjax.train import train_and_evaluate
+from xmjax.train.experiments import sdml_retrieval
+
+
+def set_fields(config, **fields):
+  for key, value in fields.items():
+    node = config
+    *path, last = key.split(".")
+    for part in path:
+      node = node[part]
+    node[last] = value
+  return config
+
+
+def tiny(name, data_dir, **fields):
+  config = load_config(name)
+  set_fields(config, **{"data.dir": str(data_dir), "train.num_epochs": 2, "train.batch_size": 20,
+                        "eval.cca_components": 2, "log_every": 5}, **fields)
+  if config.experiment == "sdml_retrieval":
+    set_fields(config, **{"model.hidden": (64, 64), "model.code_dim": 32})
+  return config
+
+
+def assert_retrieval_results(results, prefix, modalities):
+  for q in modalities:
+    for t in modalities:
+      if q != t:
+        for kind in ("map", "map50"):
+          for model in (prefix, "cca"):
+            assert 0.0 <= results[f"{model}/{kind}_{q}2{t}"] <= 1.0
+  for model in (prefix, "cca"):
+    assert f"{model}/map_mean" in results and f"{model}/map50_mean" in results
+
+
+@pytest.mark.parametrize("name,layout", [
+    ("drsl_wikipedia", "h5"), ("drsl_nuswide", "h5"), ("drsl_xmedianet", "h5"),
+    ("drsl_pascal", "pascal"), ("sdml_wikipedia", "h5"), ("sdml_nuswide", "h5"),
+    ("sdml_mscoco", "h5"), ("sdml_xmedia", "xmedia")])
+def test_paper_config_runs_on_its_real_layout(tmp_path, name, layout):
+  data_dir = tmp_path / "data"
+  data_dir.mkdir()
+  config = load_config(name)
+  if layout == "h5":
+    write_sdml_h5(data_dir / config.data.file, n_train=100, n_test=70)
+    config = tiny(name, data_dir, **{"data.valid_len": 30})
+  elif layout == "pascal":
+    write_pascal_dir(data_dir)
+    config = tiny(name, data_dir)
+  else:
+    write_xmedia_mat(data_dir / "XMediaFeatures.mat", n_train=60)
+    config = tiny(name, data_dir)
+  workdir = tmp_path / "run"
+  results = train_and_evaluate(config, str(workdir))
+  modalities = [m.strip() for m in config.data.modalities.split(",")]
+  prefix = name.split("_")[0]
+  assert_retrieval_results(results, prefix, modalities)
+  with open(workdir / "results.json") as f:
+    assert json.load(f) == results
+  assert (workdir / "plots" / f"{prefix}_retrieval.png").exists()
+
+
+def test_drsl_mfeat_learns_and_beats_cca(tmp_path):
+  config = set_fields(load_config("drsl_mfeat"), **{"train.num_epochs": 20, "log_every": 50})
+  results = train_and_evaluate(config, str(tmp_path))
+  assert results["drsl/map_mean"] > 0.5                   # chance is about 0.1
+  assert results["drsl/map_mean"] > results["cca/map_mean"]
+
+
+@pytest.fixture(scope="module")
+def sdml_five_views(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("sdml"))
+  config = set_fields(load_config("sdml_mfeat"), **{
+      "data.modalities": "fou,fac,kar,pix,zer", "train.num_epochs": 5, "log_every": 20})
+  results = train_and_evaluate(config, workdir)
+  return config, workdir, results
+
+
+def restore_base(config, workdir):
+  dims = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47}
+  projection = np.load(os.path.join(workdir, "sdml", "P.npy"))
+  return sdml_retrieval.restore_joint(config, dims, projection,
+                                      os.path.join(workdir, "sdml", "checkpoints"))
+
+
+def test_sdml_mfeat_learns_and_beats_cca(sdml_five_views):
+  _, _, results = sdml_five_views
+  assert results["sdml/map_mean"] > 0.5
+  assert results["sdml/map_mean"] > results["cca/map_mean"]
+  assert "sdml/map_pix2zer" in results and "sdml/map_mor2pix" not in results
+
+
+def test_add_modality_trains_only_the_new_one(sdml_five_views):
+  config, workdir, _ = sdml_five_views
+  before = restore_base(config, workdir)
+  files_before = sorted(os.walk(os.path.join(workdir, "sdml", "checkpoints")))
+  added = set_fields(config.copy_and_resolve_references(), add_modality="mor")
+  results = train_and_evaluate(added, workdir)
+  after = restore_base(config, workdir)
+  for old, new in zip(jax.tree.leaves(before), jax.tree.leaves(after)):
+    np.testing.assert_array_equal(np.asarray(old), np.asarray(new))   # bit-identical
+  assert sorted(os.walk(os.path.join(workdir, "sdml", "checkpoints"))) == files_before
+  for other in ("fou", "fac", "kar", "pix", "zer"):                   # old <-> new retrieval works
+    assert results[f"sdml/map_mor2{other}"] > 0.15
+    assert results[f"sdml/map_{other}2mor"] > 0.15
+  with open(os.path.join(workdir, "sdml", "modalities.json")) as f:
+    assert json.load(f)["mor"]["checkpoint"] == "sdml/added/mor/checkpoints"
+  with pytest.raises(InputError, match=r"config\.add_modality: 'mor' is already trained"):
+    train_and_evaluate(added, workdir)
+
+
+def test_add_modality_needs_a_trained_workdir(tmp_path):
+  config = set_fields(load_config("sdml_mfeat"), add_modality="mor")
+  with pytest.raises(InputError, match=r"config\.add_modality: .* holds no trained SDML run"):
+    train_and_evaluate(config, str(tmp_path))
+  assert not (tmp_path / "sdml").exists()
+
+
+def test_joint_step_equals_stepping_each_modality_alone():
+  rng = np.random.default_rng(0)
+  config = set_fields(load_config("sdml_mfeat"), **{"model.hidden": (32, 32), "model.code_dim": 16})
+  dims = {"a": 5, "b": 9}
+  projection = sdml_retrieval.orthogonal_projection(0, 16, 3)
+  data = {m: (jax.numpy.asarray(rng.normal(size=(40, d)), jax.numpy.float32),
+              jax.numpy.asarray(rng.integers(0, 3, 40))) for m, d in dims.items()}
+  valid = {m: (x[:10], y[:10]) for m, (x, y) in data.items()}
+  rows = {m: np.arange(i, i + 8) for i, m in enumerate(dims)}
+
+  def run(modalities):
+    joint = sdml_retrieval.init_joint_state(
+        config, sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities}),
+        projection, 10)
+    for _ in range(3):
+      joint, _ = sdml_retrieval.sdml_train_step(
+          joint, {m: (*data[m], rows[m]) for m in modalities}, {m: valid[m] for m in modalities},
+          balance=0.5, eval_every=2)
+    return joint
+
+  together = run(("a", "b"))
+  for m in dims:
+    alone = run((m,))
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6),
+                 together.states[m].params, alone.states[m].params)
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6),
+                 together.best_params[m], alone.best_params[m])
+
+
+def test_drsl_needs_exactly_two_modalities(tmp_path):
+  config = set_fields(load_config("drsl_mfeat"), **{"data.modalities": "pix,fou,kar"})
+  with pytest.raises(InputError, match=r"config\.data\.modalities: DRSL relates exactly two"):
+    train_and_evaluate(config, str(tmp_path / "run"))
+  assert not (tmp_path / "run").exists()
+
+
+def test_unknown_modality_is_named(tmp_path):
+  config = set_fields(load_config("sdml_mfeat"), **{"data.modalities": "pix,sound"})
+  with pytest.raises(InputError, match=r"config\.data\.modalities: \['sound'\] not in"):
+    train_and_evaluate(config, str(tmp_path / "run"))

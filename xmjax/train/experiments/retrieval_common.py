@@ -1,0 +1,122 @@
+"""Shared parts of the retrieval experiments (DRSL, SDML): data config, the
+CCA baseline, mAP over every ordered pair of modalities, curves and plots."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from typing import Callable, Sequence
+
+import ml_collections
+import numpy as np
+
+from xmjax import metrics
+from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
+                                  load_sdml_h5, load_xmedia_mat)
+from xmjax.errors import InputError
+
+log = logging.getLogger("xmjax")
+
+DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat")
+
+
+def data_config(**overrides) -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict(dict(
+      format="mfeat",      # mfeat | sdml_h5 | xmedia_mat | pascal_mat
+      dir="",              # directory holding the file(s); "" = shipped data (mfeat)
+      file="",             # sdml_h5: the *.h5py name; xmedia_mat: XMediaFeatures.mat
+      modalities="",       # comma-separated modalities to use ("" = all of the data set)
+      valid_len=0,         # sdml_h5: first rows of the test split used for validation
+      valid_fraction=0.1,  # pascal_mat, mfeat: stratified validation part of training
+      test_fraction=0.2,   # mfeat: stratified test part
+      split_seed=0,
+      standardize=True))   # per modality, training statistics only
+  c.update(overrides)
+  return c
+
+
+def load_data(config: ml_collections.ConfigDict) -> RetrievalData:
+  """The data set named by config.data, restricted to config.data.modalities."""
+  d = config.data
+  if d.format not in DATA_FORMATS:
+    raise InputError(f"config.data.format: unknown {d.format!r}; choose one of {DATA_FORMATS}")
+  if d.format == "mfeat":
+    path = os.path.join(d.dir, d.file or "uci_mfeat.npz") if d.dir else None
+    data = load_mfeat_retrieval(d.valid_fraction, d.test_fraction, d.split_seed, path)
+  else:
+    if not d.dir:
+      raise InputError(f"config.data.dir: the {d.format} layout needs the directory of its files")
+    if d.format == "sdml_h5":
+      data = load_sdml_h5(os.path.join(d.dir, d.file), d.valid_len)
+    elif d.format == "xmedia_mat":
+      data = load_xmedia_mat(os.path.join(d.dir, d.file or "XMediaFeatures.mat"))
+    else:
+      data = load_pascal_dir(d.dir, d.valid_fraction, d.split_seed)
+  if d.modalities:
+    data = data.select([m.strip() for m in d.modalities.split(",")])
+  return data.standardized() if d.standardize else data
+
+
+def modality_pairs(modalities: Sequence[str]):
+  return [(q, t) for q, t in itertools.permutations(modalities, 2)]
+
+
+def map_results(prefix: str, similarity: Callable[[str, str], np.ndarray], data: RetrievalData,
+                modalities: Sequence[str], split: str = "test", k: int = 50,
+                curves: dict | None = None) -> dict[str, float]:
+  """`prefix/map_<q>2<t>` and `prefix/map50_<q>2<t>` for every ordered pair,
+  plus their means; fills `curves` with P-R / precision@scope curves."""
+  out = {}
+  for q, t in modality_pairs(modalities):
+    sim = similarity(q, t)
+    ql, tl = data.labels(split, q), data.labels(split, t)
+    out[f"{prefix}/map_{q}2{t}"] = metrics.map_at_all(sim, ql, tl)
+    out[f"{prefix}/map{k}_{q}2{t}"] = metrics.map_at_all(sim, ql, tl, k=k)
+    if curves is not None:
+      curves[f"{q}2{t}"] = metrics.retrieval_curves(sim, ql, tl)
+  for kind in ("map", f"map{k}"):
+    values = [v for name, v in out.items() if name.split("/")[1].startswith(kind + "_")]
+    out[f"{prefix}/{kind}_mean"] = float(np.mean(values))
+  return out
+
+
+def _paired_rows(data: RetrievalData, a: str, b: str, seed: int):
+  """Training pairs for CCA: row i with row i when the modalities are paired
+  (same count), else each row of `a` with a seeded random same-class row of `b`."""
+  ya, yb = data.labels("train", a), data.labels("train", b)
+  if len(ya) == len(yb) and np.array_equal(ya, yb):
+    return np.arange(len(ya)), np.arange(len(yb))
+  rng = np.random.default_rng([seed, 11])
+  by_class = {c: np.nonzero(yb == c)[0] for c in np.unique(yb)}
+  keep = np.array([c in by_class for c in ya])
+  rows_a = np.nonzero(keep)[0]
+  rows_b = np.array([rng.choice(by_class[c]) for c in ya[keep]])
+  return rows_a, rows_b
+
+
+def cca_results(data: RetrievalData, modalities: Sequence[str], components: int, seed: int,
+                k: int = 50) -> dict[str, float]:
+  """The CCA row of the papers' tables: for each pair of modalities, CCA fit
+  on the training split, cosine retrieval of test items in its space."""
+  from sklearn.cross_decomposition import CCA
+  spaces = {}
+  for a, b in itertools.combinations(modalities, 2):
+    rows_a, rows_b = _paired_rows(data, a, b, seed)
+    xa, xb = data.features("train", a)[rows_a], data.features("train", b)[rows_b]
+    n = min(components, xa.shape[1], xb.shape[1], len(rows_a) - 1)
+    cca = CCA(n_components=n, max_iter=1000, scale=False).fit(xa, xb)
+    za, zb = cca.transform(data.features("test", a), data.features("test", b))
+    spaces[(a, b)] = {a: za, b: zb}
+
+  def similarity(q, t):
+    space = spaces.get((q, t)) or spaces[(t, q)]
+    return metrics.cosine_similarity(space[q], space[t])
+
+  return map_results("cca", similarity, data, modalities, k=k)
+
+
+def write_plot(workdir: str, name: str, curves: dict) -> None:
+  os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
+  metrics.plot_retrieval_curves(curves, os.path.join(workdir, "plots", f"{name}_retrieval.png"),
+                                title=name)

@@ -1,0 +1,351 @@
+"""SDML multi-modal retrieval: m independent supervised autoencoders into a
+common subspace fixed by P, trained together in one jitted step, each
+selected by its own validation loss; new modalities train alone.
+
+Workdir layout:
+  sdml/P.npy                       the fixed projection (also inside every checkpoint)
+  sdml/checkpoints/                the networks of config.data.modalities (one joint state)
+  sdml/added/<name>/checkpoints/   a modality added later with --config.add_modality=<name>
+  sdml/modalities.json             which modality lives in which checkpoint, and its width
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+import zlib
+from typing import Any, Sequence
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from xmjax import metrics
+from xmjax.errors import InputError
+from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
+from xmjax.train import optim
+from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.experiments import retrieval_common as common
+from xmjax.train.logging import MetricWriter
+from xmjax.train.loop import Hook, run_training, write_json_atomic
+from xmjax.train.state import TrainState, check_known_fields, compute_dtype, save_config
+
+log = logging.getLogger("xmjax")
+
+
+@flax.struct.dataclass
+class JointState:
+  """Every modality's TrainState, stepped together, plus model selection.
+
+  best_params[m] are modality m's parameters at its lowest validation loss
+  so far (best_valid_loss[m]); projection is the fixed P, saved with them.
+  """
+  step: jax.Array
+  states: dict[str, TrainState]
+  best_params: dict[str, Any]
+  best_valid_loss: dict[str, jax.Array]
+  projection: jax.Array
+
+
+def default_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.name = "sdml"
+  c.experiment = "sdml_retrieval"
+  c.seed = 0
+  c.dtype = "float32"
+  c.log_every = 50
+  c.add_modality = ""   # train only this modality against the saved P of --workdir
+  c.data = common.data_config()
+  c.model = ml_collections.ConfigDict(dict(hidden=(1024, 1024), code_dim=512, balance=0.5))
+  c.train = ml_collections.ConfigDict(dict(
+      batch_size=100, num_epochs=200, checkpoint_every=500,
+      eval_every=0,                     # steps between validation losses; 0 = once per epoch
+      learning_rate=2e-4,               # every modality but those in learning_rate_overrides
+      learning_rate_overrides="image=1e-4",
+      b1=0.5, b2=0.999))
+  c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))
+  return c
+
+
+def check_config(config) -> None:
+  check_known_fields(config, default_config())
+  compute_dtype(config.dtype)
+  for field in ("batch_size", "num_epochs", "checkpoint_every"):
+    if config.train[field] < 1:
+      raise InputError(f"config.train.{field}: must be >= 1, got {config.train[field]}")
+  if not 0 <= config.model.balance <= 1:
+    raise InputError(f"config.model.balance: must be in [0, 1], got {config.model.balance}")
+  learning_rates(config, ())
+
+
+def learning_rates(config, modalities) -> dict[str, float]:
+  overrides = {}
+  for item in filter(None, (s.strip() for s in config.train.learning_rate_overrides.split(","))):
+    name, sep, value = item.partition("=")
+    try:
+      overrides[name.strip()] = float(value)
+    except ValueError:
+      sep = ""
+    if not sep:
+      raise InputError(f"config.train.learning_rate_overrides: expected 'name=lr,...', got {item!r}")
+  return {m: overrides.get(m, config.train.learning_rate) for m in modalities}
+
+
+def make_networks(config, dims: dict[str, int]) -> dict[str, DSAE]:
+  return {m: DSAE(input_dim=d, hidden=tuple(config.model.hidden), code_dim=config.model.code_dim,
+                  dtype=compute_dtype(config.dtype)) for m, d in dims.items()}
+
+
+def make_optimizer(config, lr: float, num_steps: int):
+  return optax.adam(lr, b1=config.train.b1, b2=config.train.b2)
+
+
+def init_joint_state(config, networks, projection, num_steps) -> JointState:
+  rates = learning_rates(config, networks)
+  states, best_loss = {}, {}
+  for m, net in networks.items():
+    key = jax.random.fold_in(jax.random.key(config.seed), zlib.crc32(m.encode()) % (2 ** 31))
+    params = net.init(key, jnp.zeros((1, net.input_dim)))["params"]
+    states[m] = TrainState.create(apply_fn=net.apply, params=params,
+                                  tx=make_optimizer(config, rates[m], num_steps))
+    states[m] = states[m].replace(step=jnp.zeros((), jnp.int32))
+    best_loss[m] = jnp.asarray(jnp.inf, jnp.float32)
+  return JointState(step=jnp.zeros((), jnp.int32), states=states,
+                    # Copies: the step donates its input, and one buffer may be donated once.
+                    best_params={m: jax.tree.map(jnp.copy, s.params) for m, s in states.items()},
+                    best_valid_loss=best_loss, projection=jnp.asarray(projection))
+
+
+def _modality_loss(state, params, x, y, projection, balance):
+  h, x_hat = state.apply_fn({"params": params}, x)
+  return sdml_loss(h, x_hat, x, y, projection, balance=balance)
+
+
+@functools.partial(jax.jit, donate_argnums=0, static_argnames=("balance", "eval_every"))
+def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: float,
+                    eval_every: int):
+  """One step of every modality network, in one program.
+
+  batches[m] = (features, labels, rows): the data stays on device and each
+  modality's rows index its own array. The networks share nothing, so the
+  gradient of one modality's loss touches only its parameters. Every
+  `eval_every` steps each modality's full validation loss is computed and
+  its best parameters kept.
+  """
+  states, metrics_out = {}, {}
+  for m, state in joint.states.items():  # Unrolled at trace time: one program for all.
+    x, y, rows = batches[m]
+    loss, grads = jax.value_and_grad(
+        lambda p: _modality_loss(state, p, x[rows], y[rows], joint.projection, balance))(
+            state.params)
+    states[m] = state.apply_gradients(grads=grads)
+    metrics_out[f"loss_{m}"] = loss
+  step = joint.step + 1
+
+  def select(_):
+    best_params, best_loss = {}, {}
+    for m, state in states.items():
+      vx, vy = valid[m]
+      vloss = _modality_loss(state, state.params, vx, vy, joint.projection, balance)
+      better = vloss < joint.best_valid_loss[m]
+      best_params[m] = jax.tree.map(lambda new, old: jnp.where(better, new, old),
+                                    state.params, joint.best_params[m])
+      best_loss[m] = jnp.where(better, vloss, joint.best_valid_loss[m])
+    return best_params, best_loss
+
+  def keep(_):
+    return joint.best_params, joint.best_valid_loss
+
+  best_params, best_loss = jax.lax.cond(step % eval_every == 0, select, keep, None)
+  for m in states:
+    metrics_out[f"best_valid_loss_{m}"] = best_loss[m]
+  joint = joint.replace(step=step, states=states, best_params=best_params,
+                        best_valid_loss=best_loss)
+  return joint, metrics_out
+
+
+def _modality_seed(name: str) -> int:
+  """A stream id per modality name, so adding one never shifts another's data order."""
+  return zlib.crc32(name.encode()) % (2 ** 31)
+
+
+def train_modalities(config, data, modalities, projection, checkpoint_dir, writer, prefix,
+                     hooks) -> JointState:
+  t = config.train
+  dims = {m: data.dim(m) for m in modalities}
+  sizes = {m: len(data.labels("train", m)) for m in modalities}
+  for m, n in sizes.items():
+    if t.batch_size > n:
+      raise InputError(f"config.train.batch_size: {t.batch_size} is larger than the {n} "
+                       f"training rows of {m}")
+  steps_per_epoch = max(sizes.values()) // t.batch_size
+  num_steps = t.num_epochs * steps_per_epoch
+  eval_every = t.eval_every or steps_per_epoch
+  networks = make_networks(config, dims)
+  joint = init_joint_state(config, networks, projection, num_steps)
+  train_arrays = {m: (jnp.asarray(data.features("train", m)), jnp.asarray(data.labels("train", m)))
+                  for m in modalities}
+  valid = {m: (jnp.asarray(data.features("valid", m)), jnp.asarray(data.labels("valid", m)))
+           for m in modalities}
+
+  def batch_fn(step):
+    batches = {}
+    for m in modalities:
+      per_epoch = sizes[m] // t.batch_size
+      epoch, offset = divmod(step, per_epoch)
+      order = np.random.default_rng([config.seed, _modality_seed(m), epoch]).permutation(sizes[m])
+      batches[m] = (*train_arrays[m], order[offset * t.batch_size:(offset + 1) * t.batch_size])
+    return batches, valid
+
+  step_fn = functools.partial(sdml_train_step, balance=config.model.balance, eval_every=eval_every)
+  return run_training(state=joint, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
+                      checkpointer=Checkpointer(checkpoint_dir), writer=writer, prefix=prefix,
+                      log_every=config.log_every, checkpoint_every=t.checkpoint_every,
+                      hooks=hooks)
+
+
+def restore_joint(config, data_dims, projection, checkpoint_dir) -> JointState:
+  """The finished joint state in `checkpoint_dir` (for evaluation or additions)."""
+  checkpointer = Checkpointer(checkpoint_dir)
+  try:
+    if checkpointer.latest_step() is None:
+      raise InputError(f"{checkpoint_dir}: no SDML checkpoint")
+    template = init_joint_state(config, make_networks(config, data_dims), projection, 1)
+    return checkpointer.restore_latest(template)
+  finally:
+    checkpointer.close()
+
+
+def _paths(workdir):
+  root = os.path.join(workdir, "sdml")
+  return root, os.path.join(root, "P.npy"), os.path.join(root, "modalities.json")
+
+
+def prepare(config):
+  check_config(config)
+  data = common.load_data(config)
+  if config.model.code_dim < data.num_classes:
+    raise InputError(f"config.model.code_dim: {config.model.code_dim} is smaller than the "
+                     f"{data.num_classes} classes")
+  return data
+
+
+def _load_registry(registry_path) -> dict:
+  if not os.path.exists(registry_path):
+    return {}
+  with open(registry_path) as f:
+    return json.load(f)
+
+
+def _data_for(config, modalities):
+  """The data set with exactly `modalities` (base and added ones)."""
+  data_config = ml_collections.ConfigDict(config.to_dict())
+  data_config.data.modalities = ",".join(modalities)
+  return common.load_data(data_config)
+
+
+def _best_params(config, workdir, registry, projection, fresh: dict) -> dict:
+  """Best parameters of every registered modality: `fresh` ones as given,
+  the others restored (read only) from their checkpoints."""
+  best = dict(fresh)
+  for checkpoint in sorted({e["checkpoint"] for m, e in registry.items() if m not in fresh}):
+    members = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == checkpoint}
+    restored = restore_joint(config, members, projection, os.path.join(workdir, checkpoint))
+    best.update({m: restored.best_params[m] for m in members})
+  return best
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
+  if config.add_modality:
+    return add_modality(config, workdir, hooks)
+  data = prepare(config)
+  root, p_path, registry_path = _paths(workdir)
+  projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
+  os.makedirs(root, exist_ok=True)
+  save_config(config, workdir)
+  if not os.path.exists(p_path):
+    np.save(p_path, projection)
+  writer = MetricWriter(workdir)
+  start = time.time()
+  try:
+    joint = train_modalities(config, data, data.modalities, projection,
+                             os.path.join(root, "checkpoints"), writer, "sdml", hooks)
+  finally:
+    writer.close()
+  timing = {"train_seconds": time.time() - start}
+  # Modalities added to this workdir earlier stay registered and evaluated.
+  registry = _load_registry(registry_path)
+  registry.update({m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)}
+                   for m in data.modalities})
+  write_json_atomic(registry_path, registry)
+  if set(registry) != set(data.modalities):
+    data = _data_for(config, list(registry))
+  best = _best_params(config, workdir, registry, projection,
+                      dict(joint.best_params))
+  return evaluate(config, workdir, data, best, timing)
+
+
+def add_modality(config, workdir, hooks) -> dict[str, Any]:
+  """Trains config.add_modality alone against the saved P; the other
+  modalities' checkpoints are only read."""
+  name = config.add_modality
+  root, p_path, registry_path = _paths(workdir)
+  registry = _load_registry(registry_path)
+  if not registry or not os.path.exists(p_path):
+    raise InputError(f"config.add_modality: {workdir} holds no trained SDML run "
+                     f"({registry_path} not found); train the base modalities first")
+  if name in registry:
+    raise InputError(f"config.add_modality: {name!r} is already trained in {workdir} "
+                     f"(modalities: {sorted(registry)})")
+  check_config(config)
+  data = _data_for(config, list(registry) + [name])
+  for m, entry in registry.items():
+    if data.dim(m) != entry["dim"]:
+      raise InputError(f"{workdir}: modality {m!r} was trained on {entry['dim']}-d features, "
+                       f"the data now has {data.dim(m)}")
+  projection = np.load(p_path, allow_pickle=False)
+  if projection.shape[1] != data.num_classes:
+    raise InputError(f"{p_path}: P has {projection.shape[1]} columns for {data.num_classes} classes")
+  writer = MetricWriter(workdir)
+  start = time.time()
+  try:
+    joint = train_modalities(config, data, (name,), projection,
+                             os.path.join(root, "added", name, "checkpoints"), writer,
+                             f"sdml_add_{name}", hooks)
+  finally:
+    writer.close()
+  best = _best_params(config, workdir, registry, projection, {name: joint.best_params[name]})
+  registry[name] = {"checkpoint": f"sdml/added/{name}/checkpoints", "dim": data.dim(name)}
+  write_json_atomic(registry_path, registry)
+  return evaluate(config, workdir, data, best, {"train_seconds": time.time() - start})
+
+
+def evaluate(config, workdir, data, best_params: dict, timing: dict) -> dict[str, Any]:
+  """Cosine retrieval between encoder outputs of every ordered modality pair."""
+  modalities = tuple(best_params)
+  networks = make_networks(config, {m: data.dim(m) for m in modalities})
+  codes = {}
+  for m in modalities:
+    encode = jax.jit(lambda p, x, net=networks[m]: net.apply({"params": p}, x, method=DSAE.encode))
+    codes[m] = np.asarray(encode(best_params[m], jnp.asarray(data.features("test", m))))
+
+  def similarity(q, t):
+    return metrics.cosine_similarity(codes[q], codes[t])
+
+  curves = {}
+  results = {"config": config.name, "seed": config.seed}
+  results.update(common.map_results("sdml", similarity, data, modalities,
+                                    k=config.eval.map_k, curves=curves))
+  results.update(common.cca_results(data, modalities, config.eval.cca_components, config.seed,
+                                    k=config.eval.map_k))
+  common.write_plot(workdir, "sdml", curves)
+  write_json_atomic(os.path.join(workdir, "results.json"), results)
+  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
+  return results
