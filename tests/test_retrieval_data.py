@@ -109,3 +109,15 @@ def test_valid_len_must_leave_test_rows(tmp_path):
   path = write_sdml_h5(tmp_path / "w.h5py", n_test=40)
   with pytest.raises(InputError, match=r"config\.data\.valid_len: need 0 < valid_len < 40"):
     load_sdml_h5(path, valid_len=40)
+
+
+def test_modalities_that_disagree_in_count_are_named(tmp_path):
+  import h5py
+  path = write_sdml_h5(tmp_path / "pairs.h5py")
+  with h5py.File(path, "a") as f:
+    text = np.asarray(f["train_text"])[:-3]
+    labels = np.asarray(f["train_texts_labels"])[:-3]
+    del f["train_text"], f["train_texts_labels"]
+    f["train_text"], f["train_texts_labels"] = text, labels
+  with pytest.raises(InputError, match=r"pairs\.h5py: train image and text counts disagree \(120 images, 117 texts\)"):
+    load_sdml_h5(path, valid_len=10)

@@ -119,6 +119,11 @@ def load_sdml_h5(path: str, valid_len: int) -> RetrievalData:
           "text": (np.asarray(f[text_key], np.float32),
                    _labels_vector(f"{path}: {split}_texts_labels", f[f"{split}_texts_labels"][()])),
       }
+  for split, parts in raw.items():
+    n_image, n_text = len(parts["image"][1]), len(parts["text"][1])
+    if n_image != n_text:  # One text per image in this layout.
+      raise InputError(f"{path}: {split} image and text counts disagree ({n_image} images, "
+                       f"{n_text} texts); this layout pairs them row by row")
   shift = min(int(y.min()) for parts in raw.values() for _, y in parts.values() if len(y))
   n_test = min(len(y) for _, y in raw["test"].values())
   if not 0 < valid_len < n_test:
