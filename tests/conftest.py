@@ -1,7 +1,9 @@
+import logging
 import os
+import re
 import runpy
-import sys
 
+import jax
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,3 +34,37 @@ def short_digits_config(**overrides):
 @pytest.fixture
 def root():
   return ROOT
+
+
+class CompileCounter(logging.Handler):
+  """Counts XLA compilations per jitted function from JAX's compile log."""
+
+  def __init__(self):
+    super().__init__()
+    self.names = []
+
+  def emit(self, record):
+    match = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
+    if match:
+      self.names.append(match.group(1))
+
+
+@pytest.fixture(scope="session")
+def rrnet_short_run(tmp_path_factory):
+  """One uninterrupted run of the shortened quick start, shared by the tests
+  that compare against it, with its compilations counted."""
+  from xmjax.train import train_and_evaluate
+  workdir = str(tmp_path_factory.mktemp("rrnet_reference"))
+  config = short_digits_config()
+  counter = CompileCounter()
+  logger = logging.getLogger("jax._src.interpreters.pxla")
+  logger.addHandler(counter)
+  jax.config.update("jax_log_compiles", True)
+  try:
+    results = train_and_evaluate(config, workdir)
+  finally:
+    jax.config.update("jax_log_compiles", False)
+    logger.removeHandler(counter)
+  return dict(workdir=workdir, config=config, results=results,
+              compiles=(counter.names.count("baseline_train_step"),
+                        counter.names.count("rrnet_train_step")))

@@ -74,3 +74,28 @@ def test_cli_bad_value_exits_2_naming_it(tmp_path):
                    "--config.rrnet.k2=10")
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1].startswith("error: config.rrnet.k2:")
+
+
+def test_every_test_named_in_the_bad_input_table_exists():
+  section = readme().split("## Bad input: what you see")[1].split("\n## ")[0]
+  rows = [line for line in section.splitlines() if line.startswith("| ") and "test_" in line]
+  assert len(rows) >= 15
+  for row in rows:
+    cell = row.rstrip(" |").rsplit("|", 1)[1]
+    current_file = None
+    for ref in re.findall(r"`([^`]+)`", cell):
+      file, _, name = ref.rpartition("::")
+      current_file = file or current_file
+      with open(os.path.join(ROOT, "tests", current_file)) as f:
+        assert f"def {name}(" in f.read(), ref
+
+
+def test_layers_import_without_orbax_tfds_or_parsed_flags():
+  code = ("import sys, xmjax.nn, xmjax.graph, xmjax.models\n"
+          "assert 'orbax.checkpoint' not in sys.modules and 'tensorflow_datasets' not in sys.modules\n"
+          "from absl import flags\n"
+          "assert not flags.FLAGS.is_parsed()\n"
+          "print('ok')")
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+  assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -169,3 +169,11 @@ def test_unknown_modality_is_named(tmp_path):
   config = set_fields(load_config("sdml_mfeat"), **{"data.modalities": "pix,sound"})
   with pytest.raises(InputError, match=r"config\.data\.modalities: \['sound'\] not in"):
     train_and_evaluate(config, str(tmp_path / "run"))
+
+
+def test_fusion_width_mismatch_is_named(tmp_path):
+  config = set_fields(load_config("drsl_mfeat"), **{"model.fusion": "add",
+                                                    "model.text_layers": (1024, 200)})
+  with pytest.raises(InputError, match=r"config\.model\.fusion: 'add' needs image_layers and text_layers"):
+    train_and_evaluate(config, str(tmp_path / "run"))
+  assert not (tmp_path / "run").exists()

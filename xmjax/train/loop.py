@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from typing import Any, Callable, Mapping, Sequence
 
@@ -18,6 +19,19 @@ import numpy as np
 
 from xmjax.train.checkpoint import Checkpointer
 from xmjax.train.logging import MetricWriter, Progress
+
+# Fault injection for tests of crash recovery: XMJAX_FAULT_INJECTION="stage:step:point"
+# makes the process SIGKILL itself in `stage` at `step`, point "step" (right after
+# the step, before any checkpoint of that step) or "save" (right after a
+# checkpoint save has started, while orbax is still writing it).
+FAULT_ENV = "XMJAX_FAULT_INJECTION"
+
+
+def _maybe_die(stage: str, step: int, point: str) -> None:
+  spec = os.environ.get(FAULT_ENV)
+  if spec and spec == f"{stage}:{step}:{point}":
+    os.kill(os.getpid(), signal.SIGKILL)
+
 
 # A hook is called as hook(stage, step, state) after each step (and after that
 # step's checkpoint, if any); raising stops the run (tests use one to simulate a crash).
@@ -57,8 +71,10 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
         progress.update(done, host)
       else:
         progress.tick(done)
+      _maybe_die(prefix, done, "step")
       if done % checkpoint_every == 0 or done == num_steps:
         checkpointer.save(done, state)
+        _maybe_die(prefix, done, "save")
       for hook in hooks:
         hook(prefix, done, state)
   finally:

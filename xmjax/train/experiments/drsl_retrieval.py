@@ -23,9 +23,10 @@ from xmjax.errors import InputError
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.nn.relation import FUSIONS
 from xmjax.train import optim
-from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
+from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, save_config)
 
@@ -204,6 +205,17 @@ def evaluate(config, workdir, state, data, image_role, text_role, timing=None) -
   results.update(common.cca_results(data, (image_role, text_role), config.eval.cca_components,
                                     config.seed, k=config.eval.map_k))
   common.write_plot(workdir, "drsl", curves)
+  plot_training_curves(workdir)
   write_json_atomic(os.path.join(workdir, "results.json"), results)
   write_json_atomic(os.path.join(workdir, "timing.json"), timing)
   return results
+
+
+def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
+  """Re-evaluates the latest (or `step`) DRSL checkpoint of a run; no training."""
+  data, image_role, text_role = prepare(config)
+  template = init_state(config, make_model(config, data, image_role, text_role), data,
+                        image_role, text_role, 1)
+  state = restore_for_eval(Checkpointer(os.path.join(workdir, "drsl", "checkpoints")), template,
+                           step, workdir)
+  return evaluate(config, workdir, state, data, image_role, text_role)

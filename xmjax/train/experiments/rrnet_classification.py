@@ -37,8 +37,9 @@ from xmjax.models import RRNet, bce_loss, classification_metrics, make_baseline,
 from xmjax.models.cnn import BASELINES
 from xmjax.nn.aggregation import REDUCTIONS
 from xmjax.train import optim
-from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
+from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
 from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
                                load_saved_config, save_config)
@@ -320,19 +321,27 @@ def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels:
           **classification_metrics(logits, graph, labels)}
 
 
-def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> TrainState:
+def initial_rrnet_state(config, graphs) -> TrainState:
   r = config.rrnet
   model = make_rrnet(config)
+  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2),
+                      graphs["train"][0])["params"]
+  return create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
+
+
+def rrnet_checkpointer(workdir) -> Checkpointer:
+  return Checkpointer(os.path.join(workdir, "rrnet", "checkpoints"))
+
+
+def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> TrainState:
+  r = config.rrnet
   train_graph, train_labels = graphs["train"]
-  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2), train_graph)["params"]
-  state = create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
   step = functools.partial(rrnet_train_step, reduction=r.loss_reduction)
   return run_training(
-      state=state, train_step=step, batch_fn=lambda _: (train_graph, train_labels),
-      num_steps=r.num_steps,
-      checkpointer=Checkpointer(os.path.join(workdir, "rrnet", "checkpoints")),
-      writer=writer, prefix="rrnet", log_every=config.log_every,
-      checkpoint_every=r.checkpoint_every, hooks=hooks)
+      state=initial_rrnet_state(config, graphs), train_step=step,
+      batch_fn=lambda _: (train_graph, train_labels), num_steps=r.num_steps,
+      checkpointer=rrnet_checkpointer(workdir), writer=writer, prefix="rrnet",
+      log_every=config.log_every, checkpoint_every=r.checkpoint_every, hooks=hooks)
 
 
 # ----------------------------------------------------------------------------
@@ -367,12 +376,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     start = time.time()
     graphs = build_graphs(config, outputs, data)
     state = run_rrnet(config, graphs, workdir, writer, hooks)
-    metrics = {part: jax.device_get(rrnet_eval_step(state, *graphs[part]))
-               for part in ("train", "test")}
     timing["rrnet_seconds"] = time.time() - start
   finally:
     writer.close()
+  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
+  return write_results(config, workdir, data, outputs, graphs, state)
 
+
+def write_results(config, workdir, data, outputs, graphs, state) -> dict[str, Any]:
+  """Evaluates `state` on the train and test graphs; writes results.json and plots."""
+  metrics = {part: jax.device_get(rrnet_eval_step(state, *graphs[part]))
+             for part in ("train", "test")}
   results = {
       "config": config.name,
       "seed": config.seed,
@@ -383,8 +397,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     results[f"rrnet/{part}_loss"] = float(metrics[part]["loss"])
     results[f"rrnet/{part}_candidate_recall"] = float(metrics[part]["candidate_recall"])
   write_json_atomic(os.path.join(workdir, "results.json"), results)
-  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
+  plot_training_curves(workdir)
   return results
+
+
+def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
+  """Re-evaluates the latest (or `step`) RR-Net checkpoint of a run; no training."""
+  data = prepare(config)
+  out_path = os.path.join(workdir, "baseline", "outputs.npz")
+  if not os.path.exists(out_path):
+    raise InputError(f"{workdir}: the baseline stage has not finished ({out_path} missing); "
+                     "nothing to evaluate yet")
+  with np.load(out_path, allow_pickle=False) as f:
+    outputs = {k: f[k] for k in f.files}
+  graphs = build_graphs(config, outputs, data)
+  state = restore_for_eval(rrnet_checkpointer(workdir), initial_rrnet_state(config, graphs),
+                           step, workdir)
+  return write_results(config, workdir, data, outputs, graphs, state)
 
 
 def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:

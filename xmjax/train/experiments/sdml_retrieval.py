@@ -30,9 +30,10 @@ from xmjax import metrics
 from xmjax.errors import InputError
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
 from xmjax.train import optim
-from xmjax.train.checkpoint import Checkpointer
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
+from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.state import TrainState, check_known_fields, compute_dtype, save_config
 
@@ -210,16 +211,10 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
                       hooks=hooks)
 
 
-def restore_joint(config, data_dims, projection, checkpoint_dir) -> JointState:
-  """The finished joint state in `checkpoint_dir` (for evaluation or additions)."""
-  checkpointer = Checkpointer(checkpoint_dir)
-  try:
-    if checkpointer.latest_step() is None:
-      raise InputError(f"{checkpoint_dir}: no SDML checkpoint")
-    template = init_joint_state(config, make_networks(config, data_dims), projection, 1)
-    return checkpointer.restore_latest(template)
-  finally:
-    checkpointer.close()
+def restore_joint(config, data_dims, projection, checkpoint_dir, step=None) -> JointState:
+  """The joint state in `checkpoint_dir`, latest or at `step` (for evaluation or additions)."""
+  template = init_joint_state(config, make_networks(config, data_dims), projection, 1)
+  return restore_for_eval(Checkpointer(checkpoint_dir), template, step, checkpoint_dir)
 
 
 def _paths(workdir):
@@ -346,6 +341,25 @@ def evaluate(config, workdir, data, best_params: dict, timing: dict) -> dict[str
   results.update(common.cca_results(data, modalities, config.eval.cca_components, config.seed,
                                     k=config.eval.map_k))
   common.write_plot(workdir, "sdml", curves)
+  plot_training_curves(workdir)
   write_json_atomic(os.path.join(workdir, "results.json"), results)
   write_json_atomic(os.path.join(workdir, "timing.json"), timing)
   return results
+
+
+def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
+  """Re-evaluates every modality's best parameters (as of the latest base
+  checkpoint, or of `step`) of a finished or interrupted run; no training."""
+  root, p_path, registry_path = _paths(workdir)
+  data = prepare(config)
+  registry = _load_registry(registry_path) or {
+      m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)} for m in data.modalities}
+  if not os.path.exists(p_path):
+    raise InputError(f"{workdir}: no SDML run here ({p_path} not found)")
+  projection = np.load(p_path, allow_pickle=False)
+  data = _data_for(config, list(registry))
+  base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
+  joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"), step)
+  best = _best_params(config, workdir, registry, projection,
+                      {m: joint.best_params[m] for m in base})
+  return evaluate(config, workdir, data, best, {})

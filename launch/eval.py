@@ -1,0 +1,48 @@
+"""Re-evaluates a finished or interrupted run without training.
+
+    python launch/eval.py --workdir=/tmp/xmjax/rrnet_digits [--step=200]
+
+Reads WORKDIR/config.json, restores the latest (or --step) checkpoint, and
+rewrites results.json and the plots. Input errors exit with status 2 and a
+last line `error: ...`.
+"""
+
+import json
+import logging as std_logging
+import os
+import sys
+
+import ml_collections
+from absl import app, flags, logging
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir.")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
+flags.mark_flags_as_required(["workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)
+  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  from xmjax.errors import InputError
+  from xmjax.train import get_experiment
+  path = os.path.join(_WORKDIR.value, "config.json")
+  try:
+    if not os.path.exists(path):
+      raise InputError(f"{path}: not found; --workdir must hold a run started by launch/train.py")
+    with open(path) as f:
+      config = ml_collections.ConfigDict(json.load(f))
+    results = get_experiment(config.experiment).evaluate_workdir(config, _WORKDIR.value,
+                                                                 _STEP.value)
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  width = max(len(k) for k in results)
+  for key, value in sorted(results.items()):
+    shown = f"{value:.4f}" if isinstance(value, float) else value
+    print(f"{key:<{width}}  {shown}")
+
+
+if __name__ == "__main__":
+  app.run(main)
