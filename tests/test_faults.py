@@ -131,3 +131,21 @@ def test_same_seed_same_results_different_seed_different(drsl_reference, tmp_pat
   results = train_and_evaluate(other, str(tmp_path / "seed1"))
   assert results["seed"] == 1
   assert results["drsl/map_mean"] != drsl_reference[1]["drsl/map_mean"]
+
+
+def test_sweep_over_candidates_shares_the_baseline_and_plots(tmp_path):
+  from xmjax.train.sweep import parse_values, run_sweep
+  config = short_digits_config(**{"rrnet.num_steps": 20, "baseline.num_epochs": 2})
+  values = parse_values(config, "rrnet.num_candidates", "1;4")
+  assert values == [1, 4]
+  summary = run_sweep(config, str(tmp_path), "rrnet.num_candidates", values)
+  assert summary["metric"] == "rrnet/test_accuracy"
+  first, second = summary["points"]
+  # K = 1 leaves one candidate: RR-Net must agree with the baseline's top class.
+  assert first["results"]["rrnet/test_accuracy"] == pytest.approx(
+      first["results"]["baseline/test_accuracy"], abs=1e-6)
+  assert second["results"]["baseline/test_accuracy"] == first["results"]["baseline/test_accuracy"]
+  assert not os.path.exists(os.path.join(second["workdir"], "baseline", "checkpoints"))  # shared
+  assert (tmp_path / "plots" / "sweep_rrnet.num_candidates.png").exists()
+  with open(tmp_path / "sweep.json") as f:
+    assert [p["value"] for p in json.load(f)["points"]] == [1, 4]

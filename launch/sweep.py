@@ -1,0 +1,50 @@
+"""Runs a config once per value of one field and plots a metric against it.
+
+    # RR-Net accuracy by candidate count K (paper figure 3):
+    python launch/sweep.py --config=configs/rrnet_digits.py --workdir=/tmp/xmjax/sweep_k \
+        --sweep_field=rrnet.num_candidates --sweep_values="1;2;3;5;10"
+    # ... by GCN unit sequence (paper table V):
+    python launch/sweep.py --config=configs/rrnet_digits.py --workdir=/tmp/xmjax/sweep_units \
+        --sweep_field=rrnet.units --sweep_values="intra,inter;intra,inter,inter;intra,inter,intra,inter,inter"
+
+Each point is an ordinary, resumable run in WORKDIR/<field>=<value>/; the
+summary goes to WORKDIR/sweep.json and WORKDIR/plots/sweep_<field>.png.
+RR-Net points share the baseline stage when the sweep does not touch it.
+"""
+
+import logging as std_logging
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for all sweep points.")
+_FIELD = flags.DEFINE_string("sweep_field", None, "Dotted config field, e.g. rrnet.num_candidates.")
+_VALUES = flags.DEFINE_string("sweep_values", None, "Values separated by ';'.")
+_METRIC = flags.DEFINE_string("metric", None, "results.json key to plot (default: the model's "
+                              "test accuracy or mAP).")
+flags.mark_flags_as_required(["config", "workdir", "sweep_field", "sweep_values"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)
+  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  from xmjax.errors import InputError
+  from xmjax.train.sweep import parse_values, run_sweep
+  try:
+    config = _CONFIG.value
+    summary = run_sweep(config, _WORKDIR.value, _FIELD.value,
+                        parse_values(config, _FIELD.value, _VALUES.value), _METRIC.value)
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  print(f"{summary['field']:<40}  {summary['metric']}")
+  for point in summary["points"]:
+    print(f"{str(point['value']):<40}  {point['results'][summary['metric']]:.4f}")
+
+
+if __name__ == "__main__":
+  app.run(main)
