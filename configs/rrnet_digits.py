@@ -2,8 +2,8 @@
 
     python launch/train.py --config=configs/rrnet_digits.py --workdir=/tmp/xmjax/rrnet_digits
 
-Stage (a) trains a small CNN on the training images (80% of 1797, stratified,
-split_seed 0); stage (b) builds the image kNN graph (k1 = 10), inter edges to each image's top-K = 10 baseline
+Stage (a) trains a small CNN on the training images (70% of 1797; 10% are a
+validation graph for the curves, 20% test; stratified, split_seed 0); stage (b) builds the image kNN graph (k1 = 10), inter edges to each image's top-K = 10 baseline
 classes, trains RR-Net (5 units: intra,inter,intra,inter,inter, width 32;
 ten label nodes with fixed seeded Gaussian features, k2 = 2) and evaluates on
 the 360 test images. The test graph is built from test images only.
@@ -19,6 +19,7 @@ def get_config():
   config.data.name = "optdigits"
   config.data.split_seed = 0
   config.data.test_fraction = 0.2
+  config.data.valid_fraction = 0.1   # a validation graph for the validation curves
   config.baseline.arch = "digits_cnn"
   config.baseline.num_epochs = 20
   config.baseline.batch_size = 64

@@ -49,17 +49,22 @@ def test_quick_start_learns_well_above_chance(rrnet_short_run):
   for name in ("config.json", "data_split.npz", "metrics.jsonl", "baseline/outputs.npz"):
     assert os.path.exists(os.path.join(rrnet_short_run["workdir"], name)), name
   assert os.listdir(os.path.join(rrnet_short_run["workdir"], "tensorboard"))
+  with open(os.path.join(rrnet_short_run["workdir"], "metrics.jsonl")) as f:
+    logged = set().union(*(json.loads(line) for line in f))
+  assert {"rrnet/train_loss", "rrnet/valid_loss", "rrnet/valid_accuracy"} <= logged
+  assert os.path.exists(os.path.join(rrnet_short_run["workdir"], "plots", "training_curves.png"))
 
 
 def test_each_train_step_compiles_once_per_run(rrnet_short_run):
-  # 88 baseline steps and 100 RR-Net steps, one compile each.
+  # 76 baseline steps and 100 RR-Net steps, one compile each.
   assert rrnet_short_run["compiles"] == (1, 1)
 
 
 def test_split_is_stratified_and_recorded(rrnet_short_run):
   with np.load(os.path.join(rrnet_short_run["workdir"], "data_split.npz")) as f:
-    train, test = f["baseline"], f["test"]
-  assert not set(train) & set(test) and len(train) + len(test) == 1797
+    train, valid, test = f["baseline"], f["valid"], f["test"]
+  assert not set(train) & set(test) and not set(valid) & (set(train) | set(test))
+  assert len(train) + len(valid) + len(test) == 1797
   saved = read_json(os.path.join(rrnet_short_run["workdir"], "config.json"))
   assert saved["data"]["split_seed"] == 0 and saved["data"]["test_fraction"] == 0.2
 
@@ -84,7 +89,7 @@ def test_crash_and_resume_equals_uninterrupted_run(rrnet_short_run, tmp_path):
   results = train_and_evaluate(config, workdir, hooks=[step_recorder(calls)])
   assert calls[0] == ("rrnet", 61)          # resumed after the last checkpoint, not from 0
   assert results == rrnet_short_run["results"]
-  for stage, step in (("baseline", 88), ("rrnet", 100)):
+  for stage, step in (("baseline", 76), ("rrnet", 100)):
     ref = final_params(rrnet_short_run["workdir"], stage, step)
     got = final_params(workdir, stage, step)
     for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(got)):

@@ -78,6 +78,10 @@ def test_drsl_mfeat_learns_and_beats_cca(tmp_path):
   results = train_and_evaluate(config, str(tmp_path))
   assert results["drsl/map_mean"] > 0.5                   # chance is about 0.1
   assert results["drsl/map_mean"] > results["cca/map_mean"]
+  with open(tmp_path / "metrics.jsonl") as f:
+    logged = set().union(*(json.loads(line) for line in f))
+  assert {"drsl/train_loss", "drsl/valid_pair_mse"} <= logged
+  assert (tmp_path / "plots" / "training_curves.png").exists()
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,8 @@ class RelationNetwork(nn.Module):
     a, b = a.astype(dtype), b.astype(dtype)
     w = out_kernel[:, 0]
     n_a, n_b = a.shape[0], b.shape[0]
+    if n_a == 0 or n_b == 0:
+      return jnp.zeros((n_a, n_b), jnp.float32)
     row_block, row_pad = _tiles(n_a, self.block_size)
     col_block, col_pad = _tiles(n_b, self.block_size)
 

@@ -41,7 +41,8 @@ Hook = Callable[[str, int, Any], None]
 def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], tuple],
                  num_steps: int, checkpointer: Checkpointer, writer: MetricWriter | None,
                  prefix: str, log_every: int = 50, checkpoint_every: int = 500,
-                 hooks: Sequence[Hook] = ()) -> Any:
+                 hooks: Sequence[Hook] = (), eval_fn: Callable[[Any], dict] | None = None,
+                 eval_every: int = 0) -> Any:
   """Trains from the latest checkpoint (if any) to `num_steps`.
 
   Args:
@@ -53,6 +54,9 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
       steps and at the end).
     writer: metric sink; metrics are logged as f"{prefix}/train_{name}".
     prefix: stage name, e.g. "baseline" or "rrnet".
+    eval_fn: optional state -> dict of validation scalars, logged as
+      f"{prefix}/valid_{name}" every `eval_every` steps and at the end
+      (monitoring only; it never changes the state).
 
   Returns:
     The final state.
@@ -71,6 +75,10 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
         progress.update(done, host)
       else:
         progress.tick(done)
+      if eval_fn is not None and writer is not None and (
+          (eval_every and done % eval_every == 0) or done == num_steps):
+        valid = {k: float(v) for k, v in jax.device_get(eval_fn(state)).items()}
+        writer.write_scalars(done, {f"{prefix}/valid_{k}": v for k, v in valid.items()})
       _maybe_die(prefix, done, "step")
       if done % checkpoint_every == 0 or done == num_steps:
         checkpointer.save(done, state)

@@ -122,6 +122,13 @@ def drsl_scores(state: BatchNormTrainState, images, texts):
   return state.apply_fn(variables, zi, zt, method=DRSL.relate)
 
 
+@jax.jit
+def drsl_valid_metrics(state: BatchNormTrainState, images, image_labels, texts, text_labels):
+  """Mean squared ||R - S|| over every validation pair (a validation curve)."""
+  return {"pair_mse": drsl_loss(drsl_scores(state, images, texts), image_labels, text_labels,
+                                "mean")}
+
+
 def init_state(config, model, data, image_role, text_role, num_steps) -> BatchNormTrainState:
   sample_i = jnp.asarray(data.features("train", image_role)[:2])
   sample_t = jnp.asarray(data.features("train", text_role)[:2])
@@ -160,6 +167,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                                      data.features("train", text_role),
                                      data.labels("train", text_role))]
   paired = n_i == n_t
+  valid = [jnp.asarray(a) for a in (data.features("valid", image_role),
+                                    data.labels("valid", image_role),
+                                    data.features("valid", text_role),
+                                    data.labels("valid", text_role))]
 
   def rows(n, stream, step):
     per_epoch = n // t.batch_size
@@ -182,7 +193,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         batch_fn=batch_fn, num_steps=num_steps,
         checkpointer=Checkpointer(os.path.join(workdir, "drsl", "checkpoints")), writer=writer,
         prefix="drsl", log_every=config.log_every, checkpoint_every=t.checkpoint_every,
-        hooks=hooks)
+        hooks=hooks, eval_every=steps_per_epoch,
+        eval_fn=(lambda state: drsl_valid_metrics(state, *valid))
+        if len(valid[1]) and len(valid[3]) else None)
     timing["train_seconds"] = time.time() - start
   finally:
     writer.close()

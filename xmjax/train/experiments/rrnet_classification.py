@@ -70,6 +70,9 @@ def default_config() -> ml_collections.ConfigDict:
       path="",                 # "" = the shipped file
       split_seed=0,            # stratified train/test split, recorded here
       test_fraction=0.2,
+      # Stratified part of the training split held out as a validation graph
+      # (built from its own rows, like the test graph) for validation curves.
+      valid_fraction=0.0,
       # Fraction of the training split kept from the baseline: RR-Net then
       # trains on these rows, whose baseline features are out-of-sample like
       # the test rows' (stacking). 0 = the paper's setting, one training set.
@@ -135,12 +138,16 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_train: int,
-                      num_test: int, num_classes: int) -> None:
+                      num_test: int, num_classes: int, num_valid: int | None = None) -> None:
   r = config.rrnet
-  smallest = min(num_train, num_test)
+  sizes = {"train": num_train, "test": num_test}
+  if num_valid is not None:
+    sizes["valid"] = num_valid
+  smallest = min(sizes.values())
   if not 1 <= r.k1 < smallest:
+    described = ", ".join(f"{v} {k}" for k, v in sizes.items())
     raise InputError(f"config.rrnet.k1: need 1 <= k1 < number of image nodes per graph "
-                     f"({smallest}: {num_train} train, {num_test} test), got {r.k1}")
+                     f"({smallest}: {described}), got {r.k1}")
   if not 1 <= r.k2 < num_classes:
     raise InputError(f"config.rrnet.k2: need 1 <= k2 < number of label nodes ({num_classes}), "
                      f"got {r.k2}")
@@ -169,13 +176,18 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
     raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
   if not 0 <= d.holdout_fraction < 1:
     raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
-  split = stratified_split(labels, {"baseline": 0.0, "test": d.test_fraction}, d.split_seed)
+  if not 0 <= d.valid_fraction < 1 - d.test_fraction:
+    raise InputError(f"config.data.valid_fraction: must be in [0, 1 - test_fraction), got "
+                     f"{d.valid_fraction}")
+  fractions = {"baseline": 0.0, "test": d.test_fraction}
+  if d.valid_fraction > 0:
+    fractions["valid"] = d.valid_fraction
+  split = stratified_split(labels, fractions, d.split_seed)
   if d.holdout_fraction > 0:
     train_rows = split["baseline"]
     parts = stratified_split(labels[train_rows], {"baseline": 0.0, "train": d.holdout_fraction},
                              d.split_seed + 1)
-    split = {"baseline": train_rows[parts["baseline"]], "train": train_rows[parts["train"]],
-             "test": split["test"]}
+    split = dict(split, baseline=train_rows[parts["baseline"]], train=train_rows[parts["train"]])
   else:
     split["train"] = split["baseline"]
   data = {"split": split, "num_classes": 10}
@@ -254,7 +266,7 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
       checkpoint_every=b.checkpoint_every, hooks=hooks)
 
   outputs = {}
-  for part in ("train", "test"):
+  for part in graph_parts(data):
     probs, features = baseline_predict(model.apply, state.params,
                                        jnp.asarray(data[f"{part}_images"]), b.eval_batch_size)
     outputs[f"{part}_probs"] = np.asarray(probs)
@@ -275,15 +287,22 @@ def class_node_features(kind: str, num_classes: int, dim: int, seed: int) -> np.
   return rng.standard_normal((num_classes, dim)).astype(np.float32)
 
 
+def graph_parts(data) -> tuple[str, ...]:
+  """The parts that get a graph: train, test, and valid when there is one."""
+  return ("train", "test", "valid") if "valid" in data["split"] else ("train", "test")
+
+
 def build_graphs(config, outputs, data):
-  """Padded train and test graphs, and padded labels (-1 on padding)."""
+  """Padded graphs (train, test, valid if any), each built from its own rows,
+  and padded labels (-1 on padding)."""
   r = config.rrnet
   classes = class_node_features(r.label_features, data["num_classes"], r.label_dim, config.seed)
-  train_x, test_x = outputs["train_features"], outputs["test_features"]
+  parts = graph_parts(data)
+  features = [outputs[f"{part}_features"] for part in parts]
   if r.standardize_features:
-    train_x, test_x = standardize(train_x, test_x)
+    features = standardize(*features)
   graphs = {}
-  for part, x in (("train", train_x), ("test", test_x)):
+  for part, x in zip(parts, features):
     graph = graph_lib.classification_graph(
         x, classes, outputs[f"{part}_probs"], data[f"{part}_labels"],
         k1=r.k1, k2=r.k2, num_candidates=r.num_candidates, metric=r.metric)
@@ -341,7 +360,9 @@ def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> Tr
       state=initial_rrnet_state(config, graphs), train_step=step,
       batch_fn=lambda _: (train_graph, train_labels), num_steps=r.num_steps,
       checkpointer=rrnet_checkpointer(workdir), writer=writer, prefix="rrnet",
-      log_every=config.log_every, checkpoint_every=r.checkpoint_every, hooks=hooks)
+      log_every=config.log_every, checkpoint_every=r.checkpoint_every, hooks=hooks,
+      eval_fn=(lambda state: rrnet_eval_step(state, *graphs["valid"])) if "valid" in graphs
+      else None, eval_every=config.log_every)
 
 
 # ----------------------------------------------------------------------------
@@ -352,7 +373,8 @@ def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
   check_config(config)
   data = load_data(config)
   check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
-                    len(data["test_labels"]), data["num_classes"])
+                    len(data["test_labels"]), data["num_classes"],
+                    len(data["valid_labels"]) if "valid_labels" in data else None)
   return data
 
 
