@@ -10,10 +10,11 @@ last line `error: ...`.
 import json
 import logging as std_logging
 import os
-import sys
 
 import ml_collections
 from absl import app, flags, logging
+
+from xmjax.train.cli import fail, print_results
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
@@ -36,12 +37,8 @@ def main(argv):
     results = get_experiment(config.experiment).evaluate_workdir(config, _WORKDIR.value,
                                                                  _STEP.value)
   except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
-  width = max(len(k) for k in results)
-  for key, value in sorted(results.items()):
-    shown = f"{value:.4f}" if isinstance(value, float) else value
-    print(f"{key:<{width}}  {shown}")
+    fail(str(e))
+  print_results(results)
 
 
 if __name__ == "__main__":

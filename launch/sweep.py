@@ -13,9 +13,10 @@ RR-Net points share the baseline stage when the sweep does not touch it.
 """
 
 import logging as std_logging
-import sys
 
 from absl import app, flags, logging
+
+from xmjax.train.cli import fail
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
@@ -39,8 +40,7 @@ def main(argv):
     summary = run_sweep(config, _WORKDIR.value, _FIELD.value,
                         parse_values(config, _FIELD.value, _VALUES.value), _METRIC.value)
   except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+    fail(str(e))
   print(f"{summary['field']:<40}  {summary['metric']}")
   for point in summary["points"]:
     print(f"{str(point['value']):<40}  {point['results'][summary['metric']]:.4f}")

@@ -11,20 +11,16 @@ with status 2 and a last line `error: <file or field>: <problem>`.
 import logging as std_logging
 import os
 import runpy
-import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
+
+from xmjax.train.cli import fail, print_results
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (configs/*.py).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and results.")
 flags.mark_flags_as_required(["config", "workdir"])
-
-
-def _fail(message: str):
-  print(f"error: {message}", file=sys.stderr)
-  sys.exit(2)
 
 
 def _explain_override_error(argv, error: Exception) -> str:
@@ -50,9 +46,9 @@ def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
-    _fail(f"command line: {e}")
+    fail(f"command line: {e}")
   except (AttributeError, KeyError, TypeError, ValueError) as e:
-    _fail(_explain_override_error(argv, e))
+    fail(_explain_override_error(argv, e))
 
 
 def main(argv):
@@ -66,11 +62,8 @@ def main(argv):
   try:
     results = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except InputError as e:
-    _fail(str(e))
-  width = max(len(k) for k in results)
-  for key, value in sorted(results.items()):
-    shown = f"{value:.4f}" if isinstance(value, float) else value
-    print(f"{key:<{width}}  {shown}")
+    fail(str(e))
+  print_results(results)
 
 
 if __name__ == "__main__":

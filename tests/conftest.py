@@ -22,7 +22,12 @@ def short_digits_config(**overrides):
   config.rrnet.num_steps = 100
   config.rrnet.checkpoint_every = 20
   config.log_every = 10
-  for key, value in overrides.items():
+  return set_fields(config, **overrides)
+
+
+def set_fields(config, **fields):
+  """Sets dotted fields, e.g. set_fields(config, **{"rrnet.k1": 5})."""
+  for key, value in fields.items():
     node = config
     *path, last = key.split(".")
     for part in path:

@@ -9,21 +9,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import load_config
+from conftest import load_config, set_fields
 from retrieval_files import write_pascal_dir, write_sdml_h5, write_xmedia_mat
 from xmjax import InputError
 from xmjax.train import train_and_evaluate
 from xmjax.train.experiments import sdml_retrieval
-
-
-def set_fields(config, **fields):
-  for key, value in fields.items():
-    node = config
-    *path, last = key.split(".")
-    for part in path:
-      node = node[part]
-    node[last] = value
-  return config
 
 
 def tiny(name, data_dir, **fields):

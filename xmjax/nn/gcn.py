@@ -119,31 +119,33 @@ class NodeLayer(nn.Module):
     return graph._replace(nodes=nodes)
 
 
-class IntraGCNUnit(nn.Module):
+class _GCNUnit(nn.Module):
+  """An edge layer then a node layer; subclasses name the edge layer."""
+  features: tuple[int, ...] = (16, 16)
+  aggregation: str = "mean"
+  sender_layout: Optional[SenderLayout] = None
+  layer_norm: bool = False
+  dtype: Any = None
+
+  def edge_layer(self) -> nn.Module:
+    raise NotImplementedError
+
+  @nn.compact
+  def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
+    graph = self.edge_layer()(graph)
+    return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
+                     self.dtype, name="node")(graph)
+
+
+class IntraGCNUnit(_GCNUnit):
   """Intra-edge layer then node layer (one "intra" unit of RR-Net)."""
-  features: tuple[int, ...] = (16, 16)
-  aggregation: str = "mean"
-  sender_layout: Optional[SenderLayout] = None
-  layer_norm: bool = False
-  dtype: Any = None
 
-  @nn.compact
-  def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
-    graph = IntraEdgeLayer(self.features, self.layer_norm, self.dtype, name="edge")(graph)
-    return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
-                     self.dtype, name="node")(graph)
+  def edge_layer(self):
+    return IntraEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype, name="edge")
 
 
-class InterGCNUnit(nn.Module):
+class InterGCNUnit(_GCNUnit):
   """Inter-edge layer (with kernel W) then node layer (one "inter" unit)."""
-  features: tuple[int, ...] = (16, 16)
-  aggregation: str = "mean"
-  sender_layout: Optional[SenderLayout] = None
-  layer_norm: bool = False
-  dtype: Any = None
 
-  @nn.compact
-  def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
-    graph = InterEdgeLayer(self.features, None, self.layer_norm, self.dtype, name="edge")(graph)
-    return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
-                     self.dtype, name="node")(graph)
+  def edge_layer(self):
+    return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype, name="edge")

@@ -26,8 +26,7 @@ from xmjax.train import optim
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
-from xmjax.train.plots import plot_training_curves
-from xmjax.train.loop import Hook, run_training, write_json_atomic
+from xmjax.train.loop import Hook, run_training
 from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, save_config)
 
 log = logging.getLogger("xmjax")
@@ -51,9 +50,7 @@ def default_config() -> ml_collections.ConfigDict:
       fusion="concat", batch_norm=False, block_size=256))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
-      optimizer=ml_collections.ConfigDict(dict(
-          name="adam", learning_rate=1e-4, momentum=0.9, weight_decay=0.0, schedule="constant",
-          warmup_steps=0, decay_factor=0.1, decay_at=(0.5, 0.75), b1=0.9, b2=0.999))))
+      optimizer=optim.optimizer_config(name="adam", learning_rate=1e-4, weight_decay=0.0)))
   c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))
   return c
 
@@ -211,17 +208,7 @@ def evaluate(config, workdir, state, data, image_role, text_role, timing=None) -
   def similarity(q, t):
     return scores if q == image_role else scores.T
 
-  curves = {}
-  results = {"config": config.name, "seed": config.seed}
-  results.update(common.map_results("drsl", similarity, data, (image_role, text_role),
-                                    k=config.eval.map_k, curves=curves))
-  results.update(common.cca_results(data, (image_role, text_role), config.eval.cca_components,
-                                    config.seed, k=config.eval.map_k))
-  common.write_plot(workdir, "drsl", curves)
-  plot_training_curves(workdir)
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
-  return results
+  return common.report(config, workdir, "drsl", similarity, data, (image_role, text_role), timing)
 
 
 def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:

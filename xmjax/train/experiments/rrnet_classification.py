@@ -49,14 +49,6 @@ log = logging.getLogger("xmjax")
 LABEL_FEATURES = ("onehot", "random")
 
 
-def _optimizer_config(**overrides) -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e-4, schedule="constant",
-      warmup_steps=0, decay_factor=0.1, decay_at=(0.5, 0.75), b1=0.9, b2=0.999))
-  config.update(overrides)
-  return config
-
-
 def default_config() -> ml_collections.ConfigDict:
   """Every field an rrnet_classification config may set (the schema)."""
   c = ml_collections.ConfigDict()
@@ -82,7 +74,7 @@ def default_config() -> ml_collections.ConfigDict:
       checkpoint_every=200,
       crop_padding=1,          # random-crop augmentation: pad by this many pixels, crop back
       flip=False,              # random left-right flips (off for digits)
-      optimizer=_optimizer_config(learning_rate=0.05, schedule="cosine")))
+      optimizer=optim.optimizer_config(learning_rate=0.05, schedule="cosine")))
   c.rrnet = ml_collections.ConfigDict(dict(
       k1=10,                   # kNN degree among instances
       k2=2,                    # kNN degree among label nodes
@@ -94,7 +86,7 @@ def default_config() -> ml_collections.ConfigDict:
       standardize_features=False,  # per-feature, training statistics only
       pad_multiple=128,        # node buckets: one compile per bucket
       num_steps=300, checkpoint_every=100, loss_reduction="mean",
-      optimizer=_optimizer_config()))
+      optimizer=optim.optimizer_config()))
   return c
 
 

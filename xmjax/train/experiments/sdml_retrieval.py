@@ -33,7 +33,6 @@ from xmjax.train import optim
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
-from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.state import TrainState, check_known_fields, compute_dtype, save_config
 
@@ -334,17 +333,7 @@ def evaluate(config, workdir, data, best_params: dict, timing: dict) -> dict[str
   def similarity(q, t):
     return metrics.cosine_similarity(codes[q], codes[t])
 
-  curves = {}
-  results = {"config": config.name, "seed": config.seed}
-  results.update(common.map_results("sdml", similarity, data, modalities,
-                                    k=config.eval.map_k, curves=curves))
-  results.update(common.cca_results(data, modalities, config.eval.cca_components, config.seed,
-                                    k=config.eval.map_k))
-  common.write_plot(workdir, "sdml", curves)
-  plot_training_curves(workdir)
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
-  return results
+  return common.report(config, workdir, "sdml", similarity, data, modalities, timing)
 
 
 def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
