@@ -3,6 +3,7 @@ a corrupt latest checkpoint, re-evaluation of a run, determinism."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,6 +64,11 @@ def test_rrnet_killed_at_several_points_resumes_to_the_same_results(rrnet_refere
   finished = train_cli(RRNET_ARGS, workdir)
   assert finished.returncode == 0, finished.stderr[-3000:]
   assert read_results(workdir) == rrnet_reference[1]   # bitwise on CPU
+  # The command line printed both accuracies and recorded its overrides.
+  assert re.search(r"^baseline/test_accuracy\s+0\.\d{4}$", finished.stdout, re.M)
+  assert re.search(r"^rrnet/test_accuracy\s+0\.\d{4}$", finished.stdout, re.M)
+  with open(workdir / "config.json") as f:
+    assert json.load(f)["rrnet"]["num_steps"] == 100
 
 
 def test_drsl_killed_mid_save_resumes_to_the_same_results(drsl_reference, tmp_path):
@@ -149,3 +155,16 @@ def test_sweep_over_candidates_shares_the_baseline_and_plots(tmp_path):
   assert (tmp_path / "plots" / "sweep_rrnet.num_candidates.png").exists()
   with open(tmp_path / "sweep.json") as f:
     assert [p["value"] for p in json.load(f)["points"]] == [1, 4]
+
+
+def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  env.pop(FAULT_ENV, None)
+  result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
+                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  max_differences = json.loads(result.stdout.strip().splitlines()[-1])
+  assert set(max_differences) == {"rrnet_baseline", "drsl", "sdml"}
+  for name, difference in max_differences.items():
+    assert difference < 1e-3, (name, difference)   # float32 round-off through training

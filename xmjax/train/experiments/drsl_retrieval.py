@@ -22,7 +22,7 @@ import numpy as np
 from xmjax.errors import InputError
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.nn.relation import FUSIONS
-from xmjax.train import optim
+from xmjax.train import optim, parallel
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
@@ -44,6 +44,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.seed = 0
   c.dtype = "float32"
   c.log_every = 50
+  c.mesh = parallel.mesh_config()
   c.data = common.data_config(modalities="image,text")
   c.model = ml_collections.ConfigDict(dict(
       image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,
@@ -156,18 +157,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
   steps_per_epoch = max(n_i, n_t) // t.batch_size
   num_steps = t.num_epochs * steps_per_epoch
-  state = init_state(config, model, data, image_role, text_role, num_steps)
+  mesh = parallel.make_mesh(config, t.batch_size)
+  state = parallel.replicate(init_state(config, model, data, image_role, text_role, num_steps),
+                             mesh)
   os.makedirs(workdir, exist_ok=True)
   save_config(config, workdir)
-  arrays = [jnp.asarray(a) for a in (data.features("train", image_role),
-                                     data.labels("train", image_role),
-                                     data.features("train", text_role),
-                                     data.labels("train", text_role))]
+  arrays = parallel.replicate([jnp.asarray(a) for a in (data.features("train", image_role),
+                                                        data.labels("train", image_role),
+                                                        data.features("train", text_role),
+                                                        data.labels("train", text_role))], mesh)
   paired = n_i == n_t
-  valid = [jnp.asarray(a) for a in (data.features("valid", image_role),
-                                    data.labels("valid", image_role),
-                                    data.features("valid", text_role),
-                                    data.labels("valid", text_role))]
+  valid = parallel.replicate([jnp.asarray(a) for a in (data.features("valid", image_role),
+                                                       data.labels("valid", image_role),
+                                                       data.features("valid", text_role),
+                                                       data.labels("valid", text_role))], mesh)
 
   def rows(n, stream, step):
     per_epoch = n // t.batch_size
@@ -179,7 +182,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     image_rows = rows(n_i, 1, step)
     # Paired data (one text per image): the same rows, so S holds the true pairs.
     text_rows = image_rows if paired else rows(n_t, 2, step)
-    return (*arrays, image_rows, text_rows)
+    return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh))
 
   writer = MetricWriter(workdir)
   timing = {}

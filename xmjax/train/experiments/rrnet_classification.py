@@ -36,7 +36,7 @@ from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss, classification_metrics, make_baseline, parse_units
 from xmjax.models.cnn import BASELINES
 from xmjax.nn.aggregation import REDUCTIONS
-from xmjax.train import optim
+from xmjax.train import optim, parallel
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
 from xmjax.train.plots import plot_training_curves
@@ -57,6 +57,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.seed = 0
   c.dtype = "float32"          # or "bfloat16" (params, optimizer and loss stay float32)
   c.log_every = 50
+  c.mesh = parallel.mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
       name="optdigits",        # the shipped UCI 8x8 digits
       path="",                 # "" = the shipped file
@@ -240,15 +241,19 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
   steps_per_epoch = n // b.batch_size
   num_steps = b.num_epochs * steps_per_epoch
   params = model.init(jax.random.fold_in(jax.random.key(config.seed), 1), train_images[:1])["params"]
-  augment_key = jax.random.fold_in(jax.random.key(config.seed), 4)
-  state = create_train_state(model.apply, params, optim.make_optimizer(b.optimizer, num_steps))
+  # The baseline is data parallel over config.mesh; RR-Net's full-graph step runs on one device.
+  mesh = parallel.make_mesh(config, b.batch_size)
+  augment_key = parallel.replicate(jax.random.fold_in(jax.random.key(config.seed), 4), mesh)
+  train_images, train_labels = parallel.replicate((train_images, train_labels), mesh)
+  state = parallel.replicate(
+      create_train_state(model.apply, params, optim.make_optimizer(b.optimizer, num_steps)), mesh)
 
   def batch_fn(step):
     # A fresh permutation per epoch, a function of (seed, epoch) only.
     epoch, offset = divmod(step, steps_per_epoch)
     order = np.random.default_rng([config.seed, 1, epoch]).permutation(n)
     batch = order[offset * b.batch_size:(offset + 1) * b.batch_size]
-    return train_images, train_labels, batch, augment_key
+    return train_images, train_labels, parallel.shard_rows(batch, mesh), augment_key
 
   step_fn = functools.partial(baseline_train_step, crop_padding=b.crop_padding, flip=b.flip)
   state = run_training(

@@ -29,7 +29,7 @@ import optax
 from xmjax import metrics
 from xmjax.errors import InputError
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
-from xmjax.train import optim
+from xmjax.train import optim, parallel
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
@@ -60,6 +60,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.seed = 0
   c.dtype = "float32"
   c.log_every = 50
+  c.mesh = parallel.mesh_config()
   c.add_modality = ""   # train only this modality against the saved P of --workdir
   c.data = common.data_config()
   c.model = ml_collections.ConfigDict(dict(hidden=(1024, 1024), code_dim=512, balance=0.5))
@@ -188,11 +189,14 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
   num_steps = t.num_epochs * steps_per_epoch
   eval_every = t.eval_every or steps_per_epoch
   networks = make_networks(config, dims)
-  joint = init_joint_state(config, networks, projection, num_steps)
-  train_arrays = {m: (jnp.asarray(data.features("train", m)), jnp.asarray(data.labels("train", m)))
-                  for m in modalities}
-  valid = {m: (jnp.asarray(data.features("valid", m)), jnp.asarray(data.labels("valid", m)))
-           for m in modalities}
+  mesh = parallel.make_mesh(config, t.batch_size)
+  joint = parallel.replicate(init_joint_state(config, networks, projection, num_steps), mesh)
+  train_arrays = parallel.replicate(
+      {m: (jnp.asarray(data.features("train", m)), jnp.asarray(data.labels("train", m)))
+       for m in modalities}, mesh)
+  valid = parallel.replicate(
+      {m: (jnp.asarray(data.features("valid", m)), jnp.asarray(data.labels("valid", m)))
+       for m in modalities}, mesh)
 
   def batch_fn(step):
     batches = {}
@@ -200,7 +204,8 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
       per_epoch = sizes[m] // t.batch_size
       epoch, offset = divmod(step, per_epoch)
       order = np.random.default_rng([config.seed, _modality_seed(m), epoch]).permutation(sizes[m])
-      batches[m] = (*train_arrays[m], order[offset * t.batch_size:(offset + 1) * t.batch_size])
+      rows = order[offset * t.batch_size:(offset + 1) * t.batch_size]
+      batches[m] = (*train_arrays[m], parallel.shard_rows(rows, mesh))
     return batches, valid
 
   step_fn = functools.partial(sdml_train_step, balance=config.model.balance, eval_every=eval_every)

@@ -1,0 +1,35 @@
+"""Run in a subprocess with 8 forced host devices: each sharded run must equal
+the single-device run (to float32 round-off). Prints one JSON line."""
+
+import json
+import os
+import sys
+
+assert "--xla_force_host_platform_device_count=8" in os.environ.get("XLA_FLAGS", "")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from conftest import load_config, set_fields, short_digits_config  # noqa: E402
+from xmjax.train import train_and_evaluate  # noqa: E402
+
+assert jax.local_device_count() == 8, jax.devices()
+workdir = sys.argv[1]
+configs = {
+    "rrnet_baseline": short_digits_config(**{"baseline.num_epochs": 2, "rrnet.num_steps": 2}),
+    "drsl": set_fields(load_config("drsl_mfeat"), **{"train.num_epochs": 1, "train.batch_size": 96}),
+    "sdml": set_fields(load_config("sdml_mfeat"), **{
+        "train.num_epochs": 1, "train.batch_size": 96, "data.modalities": "pix,fou,mor",
+        "model.hidden": (64, 64), "model.code_dim": 16}),
+}
+report = {}
+for name, config in configs.items():
+  results = {}
+  for devices in (1, 8):
+    config.mesh.data = devices
+    results[devices] = train_and_evaluate(config, os.path.join(workdir, f"{name}_{devices}"))
+  diffs = {k: abs(results[1][k] - results[8][k]) for k in results[1]
+           if isinstance(results[1][k], float)}
+  report[name] = max(diffs.values())
+print(json.dumps(report))
