@@ -8,13 +8,12 @@ last line `error: ...`.
 """
 
 import json
-import logging as std_logging
 import os
 
 import ml_collections
-from absl import app, flags, logging
+from absl import app, flags
 
-from xmjax.train.cli import fail, print_results
+from xmjax.train.cli import fail, print_results, quiet_libraries
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
@@ -24,8 +23,7 @@ flags.mark_flags_as_required(["workdir"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  quiet_libraries()
   from xmjax.errors import InputError
   from xmjax.train import get_experiment
   path = os.path.join(_WORKDIR.value, "config.json")

@@ -12,11 +12,10 @@ summary goes to WORKDIR/sweep.json and WORKDIR/plots/sweep_<field>.png.
 RR-Net points share the baseline stage when the sweep does not touch it.
 """
 
-import logging as std_logging
 
-from absl import app, flags, logging
+from absl import app, flags
 
-from xmjax.train.cli import fail
+from xmjax.train.cli import fail, quiet_libraries
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
@@ -31,8 +30,7 @@ flags.mark_flags_as_required(["config", "workdir", "sweep_field", "sweep_values"
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.set_verbosity(logging.WARNING)
-  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  quiet_libraries()
   from xmjax.errors import InputError
   from xmjax.train.sweep import parse_values, run_sweep
   try:

@@ -8,14 +8,13 @@ stages. Input errors (bad data, an unknown or impossible config field) exit
 with status 2 and a last line `error: <file or field>: <problem>`.
 """
 
-import logging as std_logging
 import os
 import runpy
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from xmjax.train.cli import fail, print_results
+from xmjax.train.cli import fail, print_results, quiet_libraries
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (configs/*.py).", lock_config=True)
@@ -54,9 +53,7 @@ def _parse_flags(argv):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  # Our progress lines at INFO; the libraries' (orbax logs every save) at WARNING.
-  logging.set_verbosity(logging.WARNING)
-  std_logging.getLogger("xmjax").setLevel(std_logging.INFO)
+  quiet_libraries()
   from xmjax.errors import InputError
   from xmjax.train import train_and_evaluate
   try:

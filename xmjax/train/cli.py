@@ -17,3 +17,12 @@ def print_results(results: Mapping[str, Any]) -> None:
   for key, value in sorted(results.items()):
     shown = f"{value:.4f}" if isinstance(value, float) else value
     print(f"{key:<{width}}  {shown}")
+
+
+def quiet_libraries() -> None:
+  """Our progress lines at INFO; the libraries' (orbax logs every save) at WARNING."""
+  import logging
+
+  from absl import logging as absl_logging
+  absl_logging.set_verbosity(absl_logging.WARNING)
+  logging.getLogger("xmjax").setLevel(logging.INFO)
