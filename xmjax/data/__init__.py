@@ -1,7 +1,8 @@
 """Data: shipped sets, loaders, splits and input validation."""
 
-from xmjax.data.shipped import asset_path, load_mfeat, load_optdigits, MFEAT_VIEWS
+from xmjax.data.shipped import (asset_path, load_label_embeddings, load_mfeat, load_optdigits,
+                                 MFEAT_VIEWS)
 from xmjax.data.splits import standardize, stratified_split
 
-__all__ = ["asset_path", "load_mfeat", "load_optdigits", "MFEAT_VIEWS",
+__all__ = ["asset_path", "load_label_embeddings", "load_mfeat", "load_optdigits", "MFEAT_VIEWS",
            "standardize", "stratified_split"]

@@ -80,3 +80,34 @@ def load_mfeat(path: str | None = None,
   validate.check_same_length(path, labels=labels, **out)
   validate.check_labels(f"{path}: 'labels'", labels, NUM_DIGIT_CLASSES)
   return out, labels.astype(np.int32)
+
+
+def load_label_embeddings(dataset: str, path: str | None = None) -> np.ndarray:
+  """Label-node attributes, (classes, d) float32, in label order.
+
+  Without `path`: the shipped MiniLM embeddings of `dataset`'s class names
+  (`launch/embed_labels.py`). With `path`: the user's vectors (e.g.
+  word2vec/GloVe of the class names), an `.npy` (classes, d) or an `.npz`
+  with key `embeddings`.
+  """
+  if path is None:
+    arrays = _open_npz(asset_path("label_embeddings.npz"))
+    if dataset not in arrays:
+      shipped = sorted(k for k in arrays if k != "encoder" and not k.endswith("_names"))
+      raise InputError(f"no shipped label embeddings for {dataset!r} (shipped: {shipped}); "
+                       "set rrnet.label_features='file' and rrnet.label_embeddings")
+    return arrays[dataset].astype(np.float32)
+  if path.endswith(".npy"):
+    if not os.path.exists(path):
+      raise InputError(f"{path}: file not found")
+    try:
+      embeddings = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+      raise InputError(f"{path}: not a readable .npy file ({e})") from e
+  else:
+    arrays = _open_npz(path)
+    validate.check_keys(path, arrays, ("embeddings",))
+    embeddings = arrays["embeddings"]
+  validate.check_rank(f"{path}: embeddings", embeddings, 2)
+  validate.check_finite(f"{path}: embeddings", embeddings)
+  return embeddings.astype(np.float32)

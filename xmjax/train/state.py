@@ -15,10 +15,20 @@ from xmjax.errors import InputError
 TrainState = train_state.TrainState
 
 
-def create_train_state(apply_fn, params, tx) -> TrainState:
+class BatchStatsTrainState(TrainState):
+  """A TrainState that also carries BatchNorm running statistics."""
+  batch_stats: Any = None
+
+
+def create_train_state(apply_fn, params, tx, batch_stats=None) -> TrainState:
   """A TrainState whose step is an int32 array from the start, so a fresh
-  run and one restored from a checkpoint share one compiled train step."""
-  state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx)
+  run and one restored from a checkpoint share one compiled train step; a
+  BatchStatsTrainState when the model has BatchNorm statistics."""
+  if batch_stats:
+    state = BatchStatsTrainState.create(apply_fn=apply_fn, params=params, tx=tx,
+                                        batch_stats=batch_stats)
+  else:
+    state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx)
   return state.replace(step=jnp.zeros((), jnp.int32))
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}

@@ -15,6 +15,8 @@ EXPERIMENTS = {
     "rrnet_classification": "xmjax.train.experiments.rrnet_classification",
     "drsl_retrieval": "xmjax.train.experiments.drsl_retrieval",
     "sdml_retrieval": "xmjax.train.experiments.sdml_retrieval",
+    "rrnet_folds": "xmjax.train.experiments.rrnet_folds",
+    "rrnet_ratings": "xmjax.train.experiments.rrnet_ratings",
 }
 
 

@@ -1,5 +1,9 @@
 """RR-Net on top of a CNN baseline for image classification (paper IV-B).
 
+Data: the shipped UCI digits (`data.name = "optdigits"`) or CIFAR-10/100 from
+TFDS (`"cifar10"`, `"cifar100"`, official train/test splits, optionally
+`data.fake_examples` generated examples of the real shapes).
+
 Two stages, each cached in the workdir so a rerun resumes instead of redoing:
 
 1. baseline: train a CNN on the training images; write its penultimate
@@ -30,7 +34,8 @@ import numpy as np
 import optax
 
 from xmjax import graph as graph_lib
-from xmjax.data import load_optdigits, standardize, stratified_split
+from xmjax.data import load_label_embeddings, load_optdigits, standardize, stratified_split
+from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
 from xmjax.data.augment import augment
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss, classification_metrics, make_baseline, parse_units
@@ -41,12 +46,15 @@ from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
 from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
+from xmjax.train.state import (BatchStatsTrainState, TrainState, check_known_fields, compute_dtype, create_train_state,
                                load_saved_config, save_config)
 
 log = logging.getLogger("xmjax")
 
-LABEL_FEATURES = ("onehot", "random")
+# Label-node attributes: one-hot, seeded Gaussian, the shipped MiniLM
+# embeddings of the class names, or the user's vectors (rrnet.label_embeddings).
+LABEL_FEATURES = ("onehot", "random", "text", "file")
+DATASETS = ("optdigits",) + tuple(IMAGE_DATASETS)
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -59,10 +67,14 @@ def default_config() -> ml_collections.ConfigDict:
   c.log_every = 50
   c.mesh = parallel.mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
-      name="optdigits",        # the shipped UCI 8x8 digits
-      path="",                 # "" = the shipped file
-      split_seed=0,            # stratified train/test split, recorded here
-      test_fraction=0.2,
+      name="optdigits",        # the shipped UCI 8x8 digits, or "cifar10" / "cifar100" (TFDS)
+      path="",                 # optdigits: "" = the shipped file
+      data_dir="",             # TFDS sets: a prepared copy ("" = TFDS's default)
+      # TFDS sets: > 0 replaces the files by this many generated examples of
+      # the real shapes and label space per split (smoke tests, throughput).
+      fake_examples=0,
+      split_seed=0,            # seeded stratified splits, recorded in the workdir
+      test_fraction=0.2,       # optdigits only; TFDS sets use their test split
       # Stratified part of the training split held out as a validation graph
       # (built from its own rows, like the test graph) for validation curves.
       valid_fraction=0.0,
@@ -71,7 +83,9 @@ def default_config() -> ml_collections.ConfigDict:
       # the test rows' (stacking). 0 = the paper's setting, one training set.
       holdout_fraction=0.0))
   c.baseline = ml_collections.ConfigDict(dict(
-      arch="digits_cnn", num_epochs=20, batch_size=64, eval_batch_size=512,
+      arch="digits_cnn",       # or resnet18, resnet50, mobilenet_v2 (CIFAR variants)
+      width=1.0,               # channel multiplier (1.0 = the published networks)
+      num_epochs=20, batch_size=64, eval_batch_size=512,
       checkpoint_every=200,
       crop_padding=1,          # random-crop augmentation: pad by this many pixels, crop back
       flip=False,              # random left-right flips (off for digits)
@@ -84,6 +98,7 @@ def default_config() -> ml_collections.ConfigDict:
       units="intra,inter,intra,inter,inter",
       aggregation="mean", layer_norm=False, metric="cosine",
       label_features="onehot", label_dim=64,  # label_dim: width of "random" label features
+      label_embeddings="",     # label_features="file": .npy (classes, d) or .npz key "embeddings"
       standardize_features=False,  # per-feature, training statistics only
       pad_multiple=128,        # node buckets: one compile per bucket
       num_steps=300, checkpoint_every=100, loss_reduction="mean",
@@ -101,6 +116,16 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   if config.baseline.arch not in BASELINES:
     raise InputError(f"config.baseline.arch: unknown architecture {config.baseline.arch!r}; "
                      f"choose one of {sorted(BASELINES)}")
+  if not config.baseline.width > 0:
+    raise InputError(f"config.baseline.width: must be > 0, got {config.baseline.width}")
+  check_optimizer("baseline.optimizer", config.baseline.optimizer)
+  check_positive(config, ("baseline.num_epochs", "baseline.batch_size",
+                          "baseline.eval_batch_size", "baseline.checkpoint_every"))
+  check_rrnet_config(config)
+
+
+def check_rrnet_config(config: ml_collections.ConfigDict) -> None:
+  """Checks config.rrnet and config.log_every (shared by the RR-Net experiments)."""
   r = config.rrnet
   try:
     parse_units(r.units)
@@ -113,17 +138,22 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f"choose one of {LABEL_FEATURES}")
   if r.loss_reduction not in ("mean", "sum"):
     raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
-  for field in ("baseline.optimizer", "rrnet.optimizer"):
-    opt = config[field.split(".")[0]].optimizer
-    if opt.name not in optim.OPTIMIZERS:
-      raise InputError(f"config.{field}.name: unknown optimizer {opt.name!r}; "
-                       f"choose one of {optim.OPTIMIZERS}")
-    if opt.schedule not in optim.SCHEDULES:
-      raise InputError(f"config.{field}.schedule: unknown schedule {opt.schedule!r}; "
-                       f"choose one of {optim.SCHEDULES}")
-  for field in ("baseline.num_epochs", "baseline.batch_size", "baseline.eval_batch_size",
-                "baseline.checkpoint_every", "rrnet.num_steps", "rrnet.checkpoint_every",
-                "rrnet.latent", "rrnet.hidden", "rrnet.pad_multiple", "log_every"):
+  check_optimizer("rrnet.optimizer", r.optimizer)
+  check_positive(config, ("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
+                          "rrnet.hidden", "rrnet.pad_multiple", "log_every"))
+
+
+def check_optimizer(field: str, opt: ml_collections.ConfigDict) -> None:
+  if opt.name not in optim.OPTIMIZERS:
+    raise InputError(f"config.{field}.name: unknown optimizer {opt.name!r}; "
+                     f"choose one of {optim.OPTIMIZERS}")
+  if opt.schedule not in optim.SCHEDULES:
+    raise InputError(f"config.{field}.schedule: unknown schedule {opt.schedule!r}; "
+                     f"choose one of {optim.SCHEDULES}")
+
+
+def check_positive(config: ml_collections.ConfigDict, fields: Sequence[str]) -> None:
+  for field in fields:
     section, _, name = field.rpartition(".")
     value = config[section][name] if section else config[name]
     if value < 1:
@@ -159,23 +189,60 @@ def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_
 def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """Images and labels per part, per config.data: "baseline" (trains the
   CNN), "train" (RR-Net's training graph; the same rows unless
-  holdout_fraction > 0) and "test"."""
+  holdout_fraction > 0), "test" and "valid" if asked for; plus the per-channel
+  pixel statistics the CNN normalises with (from the baseline rows only)."""
   d = config.data
-  if d.name != "optdigits":
+  if d.name not in DATASETS:
     raise InputError(f"config.data.name: unknown data set {d.name!r} for this experiment; "
-                     "choose 'optdigits'")
-  images, labels = load_optdigits(d.path or None)
-  if not 0 < d.test_fraction < 1:
-    raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
-  if not 0 <= d.holdout_fraction < 1:
-    raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
-  if not 0 <= d.valid_fraction < 1 - d.test_fraction:
-    raise InputError(f"config.data.valid_fraction: must be in [0, 1 - test_fraction), got "
-                     f"{d.valid_fraction}")
-  fractions = {"baseline": 0.0, "test": d.test_fraction}
+                     f"choose one of {DATASETS}")
+  if d.fake_examples < 0:
+    raise InputError(f"config.data.fake_examples: must be >= 0, got {d.fake_examples}")
+  if d.name == "optdigits":
+    if not 0 < d.test_fraction < 1:
+      raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
+    images, labels = load_optdigits(d.path or None)
+    num_classes = 10
+    fractions = {"baseline": 0.0, "test": d.test_fraction}
+  else:
+    train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
+    test = load_tfds_split(d.name, "test", d.data_dir, d.fake_examples)
+    images, labels = (np.concatenate(pair) for pair in zip(train, test))
+    num_classes = IMAGE_DATASETS[d.name][1]
+    fractions = {"baseline": 0.0}
+  _check_fractions(d)
   if d.valid_fraction > 0:
     fractions["valid"] = d.valid_fraction
-  split = stratified_split(labels, fractions, d.split_seed)
+  if d.name == "optdigits":
+    split = stratified_split(labels, fractions, d.split_seed)
+  else:  # the official test split stays the test split
+    num_train = len(train[1])
+    split = stratified_split(labels[:num_train], fractions, d.split_seed)
+    split["test"] = np.arange(num_train, len(labels))
+  split = _holdout(d, labels, split)
+  data = {"split": split, "num_classes": num_classes}
+  for part, rows in split.items():
+    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
+  if d.name == "optdigits":  # already in [0, 1]
+    data["pixel_mean"] = np.zeros((1,), np.float32)
+    data["pixel_std"] = np.ones((1,), np.float32)
+  else:
+    pixels = data["baseline_images"].reshape(-1, images.shape[-1]).astype(np.float64)
+    data["pixel_mean"] = pixels.mean(0).astype(np.float32)
+    data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
+  return data
+
+
+def _check_fractions(d) -> None:
+  if not 0 <= d.holdout_fraction < 1:
+    raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
+  test_fraction = d.test_fraction if d.name == "optdigits" else 0.0
+  if not 0 <= d.valid_fraction < 1 - test_fraction:
+    raise InputError(f"config.data.valid_fraction: must be in [0, {1 - test_fraction:g}), got "
+                     f"{d.valid_fraction}")
+
+
+def _holdout(d, labels, split):
+  """Moves holdout_fraction of the baseline rows to RR-Net's own training rows."""
   if d.holdout_fraction > 0:
     train_rows = split["baseline"]
     parts = stratified_split(labels[train_rows], {"baseline": 0.0, "train": d.holdout_fraction},
@@ -183,43 +250,64 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
     split = dict(split, baseline=train_rows[parts["baseline"]], train=train_rows[parts["train"]])
   else:
     split["train"] = split["baseline"]
-  data = {"split": split, "num_classes": 10}
-  for part, rows in split.items():
-    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
-  return data
+  return split
 
 
 # ----------------------------------------------------------------------------
 # Stage 1: the CNN baseline.
 
 
+def _model_variables(state: TrainState, params) -> dict[str, Any]:
+  """The variables to apply the baseline with: params, plus BatchNorm statistics if any."""
+  if isinstance(state, BatchStatsTrainState):
+    return {"params": params, "batch_stats": state.batch_stats}
+  return {"params": params}
+
+
+def normalize_pixels(images: jax.Array, pixel_stats: tuple[jax.Array, jax.Array]) -> jax.Array:
+  """uint8 or float images -> float32, standardised per channel (on device)."""
+  mean, std = pixel_stats
+  return (images.astype(jnp.float32) - mean) / std
+
+
 @functools.partial(jax.jit, donate_argnums=0, static_argnames=("crop_padding", "flip"))
 def baseline_train_step(state: TrainState, images: jax.Array, labels: jax.Array,
-                        batch_indices: jax.Array, key: jax.Array, *, crop_padding: int = 0,
-                        flip: bool = False):
+                        batch_indices: jax.Array, key: jax.Array, pixel_stats,
+                        *, crop_padding: int = 0, flip: bool = False):
   """One SGD step on augmented images[batch_indices] (the data set stays on
-  device; augmentation randomness is `key` folded with the step)."""
-  x, y = images[batch_indices], labels[batch_indices]
+  device; augmentation randomness is `key` folded with the step). Under a
+  mesh the batch rows are sharded, and BatchNorm statistics are those of the
+  global batch (XLA reduces them across devices)."""
+  x, y = normalize_pixels(images[batch_indices], pixel_stats), labels[batch_indices]
   x = augment(x, jax.random.fold_in(key, state.step), crop_padding=crop_padding, flip=flip)
+  has_batch_stats = isinstance(state, BatchStatsTrainState)
 
   def loss_fn(params):
-    logits, _ = state.apply_fn({"params": params}, x, train=True)
-    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+    variables = _model_variables(state, params)
+    if has_batch_stats:
+      (logits, _), updates = state.apply_fn(variables, x, train=True, mutable=["batch_stats"])
+    else:
+      (logits, _), updates = state.apply_fn(variables, x, train=True), {}
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return loss, (logits, updates)
 
-  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   state = state.apply_gradients(grads=grads)
+  if has_batch_stats:
+    state = state.replace(batch_stats=updates["batch_stats"])
   return state, {"loss": loss, "accuracy": (jnp.argmax(logits, -1) == y).mean()}
 
 
-@functools.partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
-def baseline_predict(apply_fn, params, images: jax.Array, batch_size: int):
+@functools.partial(jax.jit, static_argnames=("batch_size",))
+def baseline_predict(state: TrainState, images: jax.Array, pixel_stats, batch_size: int):
   """(probs (n, C), features (n, F)) in fixed-size blocks under one compile."""
   n = images.shape[0]
   padded = jnp.pad(images, ((0, -n % batch_size),) + ((0, 0),) * (images.ndim - 1))
   blocks = padded.reshape((-1, batch_size) + images.shape[1:])
+  variables = _model_variables(state, state.params)
 
   def one_block(x):
-    logits, features = apply_fn({"params": params}, x, train=False)
+    logits, features = state.apply_fn(variables, normalize_pixels(x, pixel_stats), train=False)
     return jax.nn.softmax(logits, -1), features
 
   probs, features = jax.lax.map(one_block, blocks)
@@ -234,26 +322,28 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
     with np.load(out_path, allow_pickle=False) as f:
       return {k: f[k] for k in f.files}
   b = config.baseline
-  model = make_baseline(b.arch, data["num_classes"], compute_dtype(config.dtype))
-  train_images = jnp.asarray(data["baseline_images"])
-  train_labels = jnp.asarray(data["baseline_labels"])
-  n = train_images.shape[0]
+  model = make_baseline(b.arch, data["num_classes"], compute_dtype(config.dtype), b.width)
+  n = len(data["baseline_labels"])
   steps_per_epoch = n // b.batch_size
   num_steps = b.num_epochs * steps_per_epoch
-  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 1), train_images[:1])["params"]
+  variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 1),
+                         jnp.asarray(data["baseline_images"][:1], jnp.float32))
+  tx = optim.make_optimizer(b.optimizer, num_steps)
+  state = create_train_state(model.apply, variables["params"], tx,
+                             batch_stats=variables.get("batch_stats"))
   # The baseline is data parallel over config.mesh; RR-Net's full-graph step runs on one device.
   mesh = parallel.make_mesh(config, b.batch_size)
   augment_key = parallel.replicate(jax.random.fold_in(jax.random.key(config.seed), 4), mesh)
-  train_images, train_labels = parallel.replicate((train_images, train_labels), mesh)
-  state = parallel.replicate(
-      create_train_state(model.apply, params, optim.make_optimizer(b.optimizer, num_steps)), mesh)
+  train_images, train_labels, pixel_stats, state = parallel.replicate(
+      (data["baseline_images"], data["baseline_labels"],
+       (data["pixel_mean"], data["pixel_std"]), state), mesh)
 
   def batch_fn(step):
     # A fresh permutation per epoch, a function of (seed, epoch) only.
     epoch, offset = divmod(step, steps_per_epoch)
     order = np.random.default_rng([config.seed, 1, epoch]).permutation(n)
     batch = order[offset * b.batch_size:(offset + 1) * b.batch_size]
-    return train_images, train_labels, parallel.shard_rows(batch, mesh), augment_key
+    return train_images, train_labels, parallel.shard_rows(batch, mesh), augment_key, pixel_stats
 
   step_fn = functools.partial(baseline_train_step, crop_padding=b.crop_padding, flip=b.flip)
   state = run_training(
@@ -264,8 +354,8 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
 
   outputs = {}
   for part in graph_parts(data):
-    probs, features = baseline_predict(model.apply, state.params,
-                                       jnp.asarray(data[f"{part}_images"]), b.eval_batch_size)
+    probs, features = baseline_predict(state, jnp.asarray(data[f"{part}_images"]),
+                                       pixel_stats, b.eval_batch_size)
     outputs[f"{part}_probs"] = np.asarray(probs)
     outputs[f"{part}_features"] = np.asarray(features)
   save_npz_atomic(out_path, **outputs)
@@ -276,12 +366,22 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
 # Stage 2: RR-Net.
 
 
-def class_node_features(kind: str, num_classes: int, dim: int, seed: int) -> np.ndarray:
-  """Fixed attributes of the label nodes: one-hot, or seeded Gaussian vectors."""
+def class_node_features(rrnet_config, dataset: str, num_classes: int, seed: int) -> np.ndarray:
+  """Fixed attributes of the label nodes, (num_classes, d), per rrnet.label_features."""
+  kind = rrnet_config.label_features
   if kind == "onehot":
     return np.eye(num_classes, dtype=np.float32)
-  rng = np.random.default_rng([seed, 3])
-  return rng.standard_normal((num_classes, dim)).astype(np.float32)
+  if kind == "random":
+    rng = np.random.default_rng([seed, 3])
+    return rng.standard_normal((num_classes, rrnet_config.label_dim)).astype(np.float32)
+  if kind == "file" and not rrnet_config.label_embeddings:
+    raise InputError("config.rrnet.label_embeddings: label_features='file' needs a path")
+  features = load_label_embeddings(dataset, rrnet_config.label_embeddings if kind == "file"
+                                   else None)
+  if features.shape[0] != num_classes:
+    where = rrnet_config.label_embeddings or f"the shipped {dataset!r} embeddings"
+    raise InputError(f"{where}: {features.shape[0]} label vectors for {num_classes} classes")
+  return features
 
 
 def graph_parts(data) -> tuple[str, ...]:
@@ -293,7 +393,7 @@ def build_graphs(config, outputs, data):
   """Padded graphs (train, test, valid if any), each built from its own rows,
   and padded labels (-1 on padding)."""
   r = config.rrnet
-  classes = class_node_features(r.label_features, data["num_classes"], r.label_dim, config.seed)
+  classes = class_node_features(r, config.data.name, data["num_classes"], config.seed)
   parts = graph_parts(data)
   features = [outputs[f"{part}_features"] for part in parts]
   if r.standardize_features:
@@ -372,6 +472,7 @@ def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
   check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
                     len(data["test_labels"]), data["num_classes"],
                     len(data["valid_labels"]) if "valid_labels" in data else None)
+  class_node_features(config.rrnet, config.data.name, data["num_classes"], config.seed)
   return data
 
 

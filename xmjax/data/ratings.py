@@ -1,0 +1,144 @@
+"""Social rating data for RR-Net's recommendation task (PROTOCOLS.md, "Ratings").
+
+- FilmTrust, librec layout: `ratings.txt` lines `user item rating` (1-based
+  ids, ratings 0.5..4.0 in steps of 0.5), `trust.txt` lines
+  `trustor trustee [weight]`.
+- Ciao, MATLAB layout: `rating.mat` variable `rating` with columns
+  [user, product, category, rating, helpfulness] (ratings 1..5),
+  `trustnetwork.mat` variable `trustnetwork` (E, 2). Ids above 99999 are
+  dropped with their links, as in the paper.
+
+Both return a `RatingData`: 0-based contiguous user and item ids (users that
+only appear in trust links are nodes too), the ratings and the trust links.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+import numpy as np
+
+from xmjax.data.retrieval import _variable, read_mat
+from xmjax.errors import InputError
+
+log = logging.getLogger("xmjax")
+
+FILMTRUST_GRID = tuple(np.arange(1, 9) * 0.5)   # 0.5, 1.0, ..., 4.0
+CIAO_GRID = (1.0, 2.0, 3.0, 4.0, 5.0)
+CIAO_MAX_ID = 99999
+
+
+@dataclasses.dataclass(frozen=True)
+class RatingData:
+  users: np.ndarray        # (R,) int32, 0-based
+  items: np.ndarray        # (R,) int32, 0-based
+  ratings: np.ndarray      # (R,) float32, on `grid`
+  trust: np.ndarray        # (T, 2) int32 (trustor, trustee), 0-based, no self links
+  num_users: int
+  num_items: int
+  grid: tuple[float, ...]  # the allowed rating values
+
+  @property
+  def rating_range(self) -> tuple[float, float]:
+    return min(self.grid), max(self.grid)
+
+
+def _read_columns(path: str, min_columns: int, max_columns: int, what: str) -> np.ndarray:
+  """Whitespace-separated numeric rows; errors name the file and line."""
+  if not os.path.exists(path):
+    raise InputError(f"{path}: file not found")
+  rows = []
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      fields = line.split()
+      if not fields:
+        continue
+      if not min_columns <= len(fields) <= max_columns:
+        raise InputError(f"{path}: line {number}: expected {what}, got {len(fields)} "
+                         f"field(s): {line.strip()!r}")
+      try:
+        rows.append([float(x) for x in fields[:min_columns]])
+      except ValueError:
+        raise InputError(f"{path}: line {number}: not numeric: {line.strip()!r}") from None
+  if not rows:
+    raise InputError(f"{path}: no rows")
+  return np.array(rows, np.float64)
+
+
+def _integer_ids(path: str, column: np.ndarray, name: str) -> np.ndarray:
+  bad = np.flatnonzero((column != np.round(column)) | (column < 1))
+  if bad.size:
+    raise InputError(f"{path}: {name} ids must be positive integers; row {bad[0] + 1} has "
+                     f"{column[bad[0]]:g}")
+  return column.astype(np.int64)
+
+
+def _check_grid(path: str, ratings: np.ndarray, grid) -> None:
+  off = ~np.isclose(ratings[:, None], np.asarray(grid)[None]).any(1)
+  if off.any():
+    row = np.flatnonzero(off)[0]
+    raise InputError(f"{path}: rating {ratings[row]:g} at row {row + 1} is off the grid "
+                     f"{[float(g) for g in grid]} ({off.sum()} such rows)")
+
+
+def _assemble(path, users, items, ratings, trust, grid) -> RatingData:
+  """Remaps raw ids to 0..n-1, drops self links and duplicate ratings (last kept)."""
+  user_ids = np.unique(np.concatenate([users, trust.reshape(-1)]))
+  item_ids = np.unique(items)
+  u = np.searchsorted(user_ids, users).astype(np.int32)
+  i = np.searchsorted(item_ids, items).astype(np.int32)
+  t = np.searchsorted(user_ids, trust).astype(np.int32).reshape(-1, 2)
+  t = np.unique(t[t[:, 0] != t[:, 1]], axis=0)
+  pair = u.astype(np.int64) * len(item_ids) + i
+  _, last = np.unique(pair[::-1], return_index=True)
+  keep = np.sort(len(pair) - 1 - last)
+  if len(keep) < len(pair):
+    log.warning("%s: %d duplicate (user, item) ratings; the last of each is kept",
+                path, len(pair) - len(keep))
+  return RatingData(users=u[keep], items=i[keep], ratings=ratings[keep].astype(np.float32),
+                    trust=t, num_users=len(user_ids), num_items=len(item_ids),
+                    grid=tuple(float(g) for g in grid))
+
+
+def load_librec(directory: str, grid=FILMTRUST_GRID) -> RatingData:
+  """FilmTrust in the librec layout: `ratings.txt` and `trust.txt` under `directory`."""
+  ratings_path = os.path.join(directory, "ratings.txt")
+  trust_path = os.path.join(directory, "trust.txt")
+  rows = _read_columns(ratings_path, 3, 3, "3 columns 'user item rating'")
+  users = _integer_ids(ratings_path, rows[:, 0], "user")
+  items = _integer_ids(ratings_path, rows[:, 1], "item")
+  _check_grid(ratings_path, rows[:, 2], grid)
+  links = _read_columns(trust_path, 2, 3, "'trustor trustee [weight]'")
+  trust = np.stack([_integer_ids(trust_path, links[:, 0], "trustor"),
+                    _integer_ids(trust_path, links[:, 1], "trustee")], 1)
+  return _assemble(ratings_path, users, items, rows[:, 2], trust, grid)
+
+
+def load_ciao(directory: str, max_id: int = CIAO_MAX_ID) -> RatingData:
+  """Ciao: `rating.mat` (`rating`: user, product, category, rating, helpfulness)
+  and `trustnetwork.mat` (`trustnetwork`: trustor, trustee) under `directory`."""
+  rating_path = os.path.join(directory, "rating.mat")
+  trust_path = os.path.join(directory, "trustnetwork.mat")
+  rating = np.asarray(_variable(rating_path, read_mat(rating_path), "rating"), np.float64)
+  if rating.ndim == 2 and rating.shape[0] == 5 and rating.shape[1] != 5:
+    rating = rating.T  # MATLAB v7.3 files are column-major
+  if rating.ndim != 2 or rating.shape[1] < 4:
+    raise InputError(f"{rating_path}: 'rating' must be (n, 5) [user, product, category, "
+                     f"rating, helpfulness], got shape {rating.shape}")
+  trust = np.asarray(_variable(trust_path, read_mat(trust_path), "trustnetwork"), np.float64)
+  if trust.ndim == 2 and trust.shape[0] == 2 and trust.shape[1] != 2:
+    trust = trust.T
+  if trust.ndim != 2 or trust.shape[1] != 2:
+    raise InputError(f"{trust_path}: 'trustnetwork' must be (E, 2), got shape {trust.shape}")
+  users = _integer_ids(rating_path, rating[:, 0], "user")
+  items = _integer_ids(rating_path, rating[:, 1], "product")
+  _check_grid(rating_path, rating[:, 3], CIAO_GRID)
+  trust = np.stack([_integer_ids(trust_path, trust[:, 0], "trustor"),
+                    _integer_ids(trust_path, trust[:, 1], "trustee")], 1)
+  keep = (users <= max_id) & (items <= max_id)
+  trust = trust[(trust <= max_id).all(1)]
+  if not keep.all():
+    log.info("%s: dropped %d ratings with ids above %d", rating_path, (~keep).sum(), max_id)
+  return _assemble(rating_path, users[keep], items[keep], rating[keep, 3], trust, CIAO_GRID)
