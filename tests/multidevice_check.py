@@ -11,13 +11,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from conftest import load_config, set_fields, short_digits_config  # noqa: E402
+from conftest import load_config, set_fields  # noqa: E402
 from xmjax.train import train_and_evaluate  # noqa: E402
 
 assert jax.local_device_count() == 8, jax.devices()
 workdir = sys.argv[1]
 configs = {
-    "rrnet_baseline": short_digits_config(**{"baseline.num_epochs": 2, "rrnet.num_steps": 2}),
+    # BatchNorm over the global batch: sharding must not change the statistics.
+    "cifar_resnet_batchnorm": set_fields(load_config("rrnet_cifar"), **{
+        "data.fake_examples": 32, "baseline.width": 0.0625, "baseline.num_epochs": 2,
+        "baseline.batch_size": 16, "baseline.eval_batch_size": 32, "rrnet.k1": 5,
+        "rrnet.num_steps": 2, "rrnet.pad_multiple": 32}),
     "drsl": set_fields(load_config("drsl_mfeat"), **{"train.num_epochs": 1, "train.batch_size": 96}),
     "sdml": set_fields(load_config("sdml_mfeat"), **{
         "train.num_epochs": 1, "train.batch_size": 96, "data.modalities": "pix,fou,mor",

@@ -154,3 +154,106 @@ def cosine_similarity(a, b) -> np.ndarray:
   a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
   b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
   return a @ b.T
+
+
+# ----------------------------------------------------------------------------
+# Image-text retrieval with several captions per image (SCAN protocol).
+
+
+def _stable_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+  """0-based rank of column targets[r, t] in row r of `scores` sorted by
+  decreasing score, ties broken by lower index first. scores (n, m),
+  targets (n, t) -> (n, t)."""
+  value = np.take_along_axis(scores, targets, axis=1)[:, :, None]        # (n, t, 1)
+  index = np.arange(scores.shape[1])[None, None, :]
+  row = scores[:, None, :]
+  return ((row > value) | ((row == value) & (index < targets[:, :, None]))).sum(-1)
+
+
+def _in_chunks(fn, n: int, chunk: int):
+  return np.concatenate([fn(slice(s, min(s + chunk, n))) for s in range(0, n, chunk)])
+
+
+def retrieval_ranks(similarity: np.ndarray, captions_per_image: int = 5,
+                    chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+  """(i2t ranks (n_images,), t2i ranks (n_captions,)), 0-based.
+
+  similarity: (n_images, captions_per_image * n_images); caption
+  c belongs to image c // captions_per_image. An image's i2t rank is the best
+  rank among its captions.
+  """
+  sims = np.asarray(similarity, np.float64)
+  n_images, n_captions = sims.shape
+  if n_captions != captions_per_image * n_images:
+    raise ValueError(f"similarity: expected ({n_images}, {captions_per_image * n_images}) for "
+                     f"{captions_per_image} captions per image, got {sims.shape}")
+  own = np.arange(n_images)[:, None] * captions_per_image + np.arange(captions_per_image)
+  i2t = _in_chunks(lambda s: _stable_ranks(sims[s], own[s]).min(1), n_images, chunk)
+  image_of = np.arange(n_captions) // captions_per_image
+  t2i = _in_chunks(lambda s: _stable_ranks(sims.T[s], image_of[s, None])[:, 0], n_captions,
+                   chunk)
+  return i2t, t2i
+
+
+def recall_from_ranks(i2t: np.ndarray, t2i: np.ndarray) -> dict[str, float]:
+  """R@1/5/10 in percent, rsum, mR = rsum / 6, medr = floor(median rank) + 1."""
+  out = {}
+  for name, ranks in (("i2t", i2t), ("t2i", t2i)):
+    for k in (1, 5, 10):
+      out[f"{name}_r{k}"] = float(100.0 * np.mean(ranks < k))
+    out[f"{name}_medr"] = float(np.floor(np.median(ranks)) + 1)
+  out["rsum"] = sum(out[f"{n}_r{k}"] for n in ("i2t", "t2i") for k in (1, 5, 10))
+  out["mr"] = out["rsum"] / 6
+  return out
+
+
+def recall_at_k(similarity: np.ndarray, captions_per_image: int = 5) -> dict[str, float]:
+  """SCAN-protocol R@K of an (n_images, 5 n_images) similarity matrix (PROTOCOLS.md)."""
+  return recall_from_ranks(*retrieval_ranks(similarity, captions_per_image))
+
+
+def rerank_i2t(similarity: np.ndarray, k1: int = 15, chunk: int = 256) -> np.ndarray:
+  """Image-to-text re-ranking (racg.md III-F, PROTOCOLS.md).
+
+  For each image, its top-k1 texts are reordered by the rank the image has
+  in each text's own ranking of all images (ties keep the original order);
+  positions past k1 are unchanged. Returns a score matrix with that i2t
+  order (use it for i2t only; t2i is not re-ranked).
+  """
+  sims = np.asarray(similarity, np.float64)
+  n_images, n_captions = sims.shape
+  k1 = min(k1, n_captions)
+  rows = np.arange(n_images)[:, None]
+  # Top-k1 texts per image in rank order (ties by lower index).
+  top = np.argsort(-sims, axis=1, kind="stable")[:, :k1]
+
+  def image_rank_in_texts(s):
+    # rank of image i among all images in column top[i, j]
+    columns = sims[:, top[s]]                                  # (n_images, b, k1)
+    value = sims[rows[s], top[s]][None]                        # (1, b, k1)
+    index = np.arange(n_images)[:, None, None]
+    me = rows[s][None]                                         # (1, b, 1)
+    return ((columns > value) | ((columns == value) & (index < me))).sum(0)
+
+  position = _in_chunks(image_rank_in_texts, n_images, max(1, chunk // 8))   # (n, k1)
+  order = np.argsort(position, axis=1, kind="stable")
+  reordered = np.take_along_axis(top, order, axis=1)
+  out = sims.copy()
+  ceiling = sims.max(axis=1, keepdims=True)
+  out[rows, reordered] = ceiling + 1.0 + (k1 - np.arange(k1))[None, :]
+  return out
+
+
+def coco_recall(similarity: np.ndarray, captions_per_image: int = 5,
+                fold_images: int = 1000) -> dict[str, float]:
+  """COCO "1K" (mean over folds of 1000 images) and "5K" (all) results,
+  keys prefixed `1k_` and `5k_`."""
+  n_images = similarity.shape[0]
+  folds = []
+  for start in range(0, n_images - fold_images + 1, fold_images):
+    block = similarity[start:start + fold_images,
+                       start * captions_per_image:(start + fold_images) * captions_per_image]
+    folds.append(recall_at_k(block, captions_per_image))
+  out = {f"1k_{k}": float(np.mean([f[k] for f in folds])) for k in folds[0]} if folds else {}
+  out.update({f"5k_{k}": v for k, v in recall_at_k(similarity, captions_per_image).items()})
+  return out

@@ -49,3 +49,8 @@ def replicate(tree, mesh: Mesh):
 def shard_rows(rows: np.ndarray, mesh: Mesh) -> jax.Array:
   """Places a batch's row indices split along the data axis."""
   return jax.device_put(np.asarray(rows), NamedSharding(mesh, PartitionSpec(DATA_AXIS)))
+
+
+def shard_rows_tree(tree, mesh: Mesh):
+  """Places every array of `tree` split along its leading (batch) axis."""
+  return jax.device_put(tree, NamedSharding(mesh, PartitionSpec(DATA_AXIS)))

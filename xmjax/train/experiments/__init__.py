@@ -17,6 +17,7 @@ EXPERIMENTS = {
     "sdml_retrieval": "xmjax.train.experiments.sdml_retrieval",
     "rrnet_folds": "xmjax.train.experiments.rrnet_folds",
     "rrnet_ratings": "xmjax.train.experiments.rrnet_ratings",
+    "racg_retrieval": "xmjax.train.experiments.racg_retrieval",
 }
 
 

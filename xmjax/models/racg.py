@@ -1,0 +1,253 @@
+"""RACG: relation-aggregated cross-graph correlation learning (racg.md, III).
+
+Per item (once per image, once per caption; DESIGN.md):
+  image nodes   h = FC_o(region) || FC_p(box)                       (eq. 1)
+  caption nodes h = mean of the two directions of a bi-GRU over
+                word and POS embeddings                              (eq. 2-3)
+  intra graphs  A = softmax over neighbours of kappa(h_i) . mu(h_j)  (eq. 5-7)
+                (all regions; the words' dependency neighbours)
+  and the per-item parts of eq. 11: W2 (A W1 h), W2 h, W2 W1 h, and the
+  cross-graph maps kappa_c(h), mu_c(h).
+Per pair (image, caption), only what couples the two:
+  cross graph   A^{C_IT}, A^{C_TI}: regions <-> nouns and adjectives  (eq. 8-9)
+  GCN update    c_i = l2norm((1/n) sum_k W2 (A_ik W1 h_k + h_i) + b)  (eq. 10-11)
+                = l2norm((W2 A W1 h + A^C (W2 W1 h)) / n + deg_i / n W2 h_i + b)
+  correspondence W = softmax_j(lambda h_i . c_j), R = W C            (eq. 12-14)
+  similarity    per-node multi-head cosine, FC-tanh-FC, averaged over
+                each modality's nodes and the two modalities          (eq. 15-20)
+so the cost per pair is a few (nodes x nodes x d) products. Pairs are scored
+in blocks (`lax.map` over image blocks, vmapped inside); in training each
+block is rematerialised in the backward pass, so memory is one block's.
+
+Choices the paper leaves open (DESIGN.md "RACG decisions"): kappa/mu are
+separate for the visual, textual and cross graphs (one pair for both cross
+directions); graphs include self loops; eq. 10 and eq. 11 both divide by n,
+applied once here (as a per-pair constant, twice would shrink the messages
+to 1/n^2 of the self term, which Adam at 2e-4 cannot undo); h is
+L2-normalised inside eq. 12-13 so lambda = 4 is a temperature on cosines;
+FC1 of the similarity head is k -> k. `cross_graph=False` removes the cross
+blocks of eq. 10 (the paper's ablation).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from xmjax.nn.cross_graph import (HeadTail, graph_attention, l2_normalize, masked_softmax,
+                                  multi_head_similarity, xavier_normal)
+
+
+class ImageNodes(NamedTuple):
+  """Per-image tensors, leading axes (..., R)."""
+  h: jax.Array          # (..., R, d) node features (eq. 1)
+  mask: jax.Array       # (..., R) real regions
+  message: jax.Array    # W2 A^I W1 h
+  self_term: jax.Array  # W2 h
+  value: jax.Array      # W2 W1 h (what a neighbour of the other modality receives)
+  cross_head: jax.Array  # kappa_c(h)
+  cross_tail: jax.Array  # mu_c(h)
+
+
+class CaptionNodes(NamedTuple):
+  """Per-caption tensors, leading axes (..., L)."""
+  h: jax.Array
+  mask: jax.Array       # real words
+  link: jax.Array       # words that link to regions (nouns, adjectives)
+  degree: jax.Array     # (..., L) textual neighbours incl. self
+  message: jax.Array
+  self_term: jax.Array
+  value: jax.Array
+  cross_head: jax.Array
+  cross_tail: jax.Array
+
+
+def dependency_adjacency(heads: jax.Array, mask: jax.Array) -> jax.Array:
+  """(..., L, L) bool: word i ~ word j if one heads the other, or i == j."""
+  length = heads.shape[-1]
+  index = jnp.arange(length)
+  adj = (heads[..., :, None] == index) | (heads[..., None, :] == index[:, None])
+  adj = adj | (index[:, None] == index)
+  return adj & mask[..., :, None] & mask[..., None, :]
+
+
+def box_features(boxes: jax.Array) -> jax.Array:
+  """(..., 4) normalised (x1, y1, x2, y2) -> (..., 5) with the area."""
+  area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+  return jnp.concatenate([boxes, area[..., None]], axis=-1)
+
+
+class RACG(nn.Module):
+  """Image-text similarity by relation-aggregated cross graphs.
+
+  Methods (call with `model.apply(variables, ..., method=...)`):
+    encode_images(regions (B, R, D), boxes (B, R, 4), mask (B, R)) -> ImageNodes
+    encode_captions(tokens, pos, heads (B, L) int, lengths (B,), link (B, L)) -> CaptionNodes
+    scores(ImageNodes (Bi, ...), CaptionNodes (Bt, ...)) -> (Bi, Bt) float32
+    __call__(regions, boxes, region_mask, tokens, pos, heads, lengths, link) -> (B, B)
+  """
+  vocab_size: int
+  num_pos: int
+  joint_dim: int = 1024
+  position_dim: int = 128
+  word_dim: int = 300
+  pos_dim: int = 15
+  num_heads: int = 64
+  temperature: float = 4.0      # lambda of eq. 12-13
+  cross_graph: bool = True
+  use_positions: bool = True
+  image_block: int = 8          # images per scored block
+  caption_block: int = 0        # captions per scored block (0 = all at once)
+  dtype: Any = None
+
+  def setup(self):
+    d, dt = self.joint_dim, self.dtype
+    if d % self.num_heads:
+      raise ValueError(f"joint_dim {d} does not split into {self.num_heads} heads")
+    object_dim = d - self.position_dim if self.use_positions else d
+    self.fc_object = nn.Dense(object_dim, dtype=dt)
+    if self.use_positions:
+      self.fc_position = nn.Dense(self.position_dim, dtype=dt)
+    self.word_embed = nn.Embed(self.vocab_size, self.word_dim)
+    self.pos_embed = nn.Embed(self.num_pos, self.pos_dim)
+    self.bigru = nn.Bidirectional(nn.RNN(nn.GRUCell(d, dtype=dt)), nn.RNN(nn.GRUCell(d, dtype=dt)),
+                                  merge_fn=lambda forward, backward: (forward + backward) / 2)
+    self.visual_maps = HeadTail(d, dt)
+    self.text_maps = HeadTail(d, dt)
+    self.cross_maps = HeadTail(d, dt)
+    self.w1 = nn.Dense(d, use_bias=False, kernel_init=xavier_normal, dtype=dt)
+    self.w2 = nn.Dense(d, use_bias=False, kernel_init=xavier_normal, dtype=dt)
+    self.gcn_bias = self.param("gcn_bias", nn.initializers.zeros, (d,))
+    k = self.num_heads
+    self.similarity = {
+        side: (self.param(f"{side}_fc1_kernel", xavier_normal, (k, k)),
+               self.param(f"{side}_fc1_bias", nn.initializers.zeros, (k,)),
+               self.param(f"{side}_fc2_kernel", xavier_normal, (k, 1)),
+               self.param(f"{side}_fc2_bias", nn.initializers.zeros, (1,)))
+        for side in ("image", "text")}
+
+  def _per_item(self, h, neighbours, maps):
+    heads, tails = maps(h)
+    attention = graph_attention(heads, tails, neighbours)
+    projected = self.w1(h)
+    message = self.w2(jnp.einsum("...ij,...jd->...id", attention.astype(projected.dtype),
+                                 projected))
+    cross_head, cross_tail = self.cross_maps(h)
+    return message, self.w2(h), self.w2(projected), cross_head, cross_tail
+
+  def encode_images(self, regions, boxes, mask) -> ImageNodes:
+    h = self.fc_object(regions.astype(self.dtype or jnp.float32))
+    if self.use_positions:
+      h = jnp.concatenate([h, self.fc_position(box_features(boxes))], axis=-1)
+    neighbours = mask[..., :, None] & mask[..., None, :]   # fully connected regions
+    return ImageNodes(h, mask, *self._per_item(h, neighbours, self.visual_maps))
+
+  def encode_captions(self, tokens, pos, heads, lengths, link) -> CaptionNodes:
+    x = jnp.concatenate([self.word_embed(tokens), self.pos_embed(pos)], axis=-1)
+    h = self.bigru(x.astype(self.dtype or jnp.float32), seq_lengths=lengths)
+    mask = jnp.arange(tokens.shape[-1]) < lengths[..., None]
+    adjacency = dependency_adjacency(heads, mask)
+    degree = adjacency.sum(-1).astype(jnp.float32)
+    return CaptionNodes(h, mask, link & mask, degree,
+                        *self._per_item(h, adjacency, self.text_maps))
+
+  def _pair_score(self, image: ImageNodes, caption: CaptionNodes) -> jax.Array:
+    """S of one (image, caption) pair (eq. 8-20)."""
+    f32 = jnp.float32
+    n_regions = image.mask.sum().astype(f32)
+    n_words = caption.mask.sum().astype(f32)
+    n = n_regions + n_words
+    region_message, word_message = image.message, caption.message
+    region_degree = jnp.broadcast_to(n_regions, image.mask.shape)
+    word_degree = caption.degree
+    if self.cross_graph:
+      to_words = masked_softmax(image.cross_head @ caption.cross_tail.T,
+                                image.mask[:, None] & caption.link[None, :])
+      to_regions = masked_softmax(caption.cross_head @ image.cross_tail.T,
+                                  caption.link[:, None] & image.mask[None, :])
+      region_message = region_message + to_words.astype(caption.value.dtype) @ caption.value
+      word_message = word_message + to_regions.astype(image.value.dtype) @ image.value
+      region_degree = region_degree + caption.link.sum()
+      word_degree = word_degree + n_regions * caption.link
+    c_regions = l2_normalize(region_message / n + (region_degree / n)[:, None] * image.self_term
+                             + self.gcn_bias)
+    c_words = l2_normalize(word_message / n + (word_degree / n)[:, None] * caption.self_term
+                           + self.gcn_bias)
+    nodes = jnp.concatenate([c_regions, c_words], axis=0)
+    node_mask = jnp.concatenate([image.mask, caption.mask], axis=0)
+
+    def reconstruct(h):
+      weights = masked_softmax(self.temperature * l2_normalize(h) @ nodes.T, node_mask[None, :])
+      return weights @ nodes
+
+    s_image = multi_head_similarity(image.h, reconstruct(image.h), self.num_heads,
+                                    *self.similarity["image"])
+    s_text = multi_head_similarity(caption.h, reconstruct(caption.h), self.num_heads,
+                                   *self.similarity["text"])
+    mean = lambda s, m, count: jnp.sum(jnp.where(m, s, 0.0)) / jnp.maximum(count, 1.0)
+    return 0.5 * (mean(s_image, image.mask, n_regions) + mean(s_text, caption.mask, n_words))
+
+  def scores(self, images: ImageNodes, captions: CaptionNodes, remat: bool = False) -> jax.Array:
+    """(Bi, Bt) similarity of every image with every caption, in blocks."""
+    num_images, num_captions = images.mask.shape[0], captions.mask.shape[0]
+
+    def image_vs_captions(image, caption_block):
+      return jax.vmap(lambda c: self._pair_score(image, c))(caption_block)
+
+    def one_block(image_block, caption_block):
+      return jax.vmap(image_vs_captions, in_axes=(0, None))(image_block, caption_block)
+
+    if remat:  # training: keep one block's intermediates at a time in the backward pass
+      one_block = jax.checkpoint(one_block)
+    image_block = min(self.image_block or num_images, num_images)
+    caption_block = min(self.caption_block or num_captions, num_captions)
+    images = _blocks(images, image_block)
+    captions = _blocks(captions, caption_block)
+
+    def row(image_block_nodes):
+      cols = jax.lax.map(lambda c: one_block(image_block_nodes, c), captions)
+      return jnp.moveaxis(cols, 0, 1).reshape(image_block, -1)
+
+    rows = jax.lax.map(row, images)
+    return rows.reshape(-1, rows.shape[-1])[:num_images, :num_captions]
+
+  def __call__(self, regions, boxes, region_mask, tokens, pos, heads, lengths, link):
+    images = self.encode_images(regions, boxes, region_mask)
+    captions = self.encode_captions(tokens, pos, heads, lengths, link)
+    return self.scores(images, captions, remat=True)
+
+
+def _blocks(tree, block: int):
+  """Pads the leading axis to a multiple of `block` (mask False) and splits it."""
+  def split(x):
+    n = x.shape[0]
+    x = jnp.pad(x, ((0, -n % block),) + ((0, 0),) * (x.ndim - 1))
+    return x.reshape((-1, block) + x.shape[1:])
+  return jax.tree.map(split, tree)
+
+
+def triplet_loss(scores: jax.Array, positives: jax.Array, *, margin: float = 0.2,
+                 aux_weight: float = 0.2, beta: float = 0.7, gamma: float = 0.3,
+                 ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Eq. 21-23 over a (B, B) score matrix whose diagonal pairs match.
+
+  positives: (B, B) bool, pairs that match (the diagonal, plus any other
+  caption of the same image in the batch); they are never negatives.
+  Hardest negatives per row (image -> captions) and per column. Sums over
+  the batch, as the paper writes it.
+  """
+  matched = jnp.diagonal(scores)
+  negatives = jnp.where(positives, -jnp.inf, scores)
+  hardest_caption = jnp.max(negatives, axis=1)   # S(I, T^)
+  hardest_image = jnp.max(negatives, axis=0)     # S(I^, T)
+  finite = lambda x: jnp.where(jnp.isfinite(x), x, -1e4)
+  hardest_caption, hardest_image = finite(hardest_caption), finite(hardest_image)
+  main = (jax.nn.relu(margin - matched + hardest_caption)
+          + jax.nn.relu(margin - matched + hardest_image)).sum()
+  aux = (jax.nn.relu(hardest_caption - gamma) + jax.nn.relu(hardest_image - gamma)
+         + jax.nn.relu(beta - matched)).sum()
+  return main + aux_weight * aux, {"main_loss": main, "aux_loss": aux}

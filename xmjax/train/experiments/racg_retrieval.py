@@ -1,0 +1,336 @@
+"""RACG fine-grained image-text retrieval (racg.md; PROTOCOLS.md R@K).
+
+Data: the embedded synthetic relational scenes (`data.name = "scenes"`) or
+the SCAN precomp layout (`"scan"`, Flickr30k / MS-COCO) under `data.dir`.
+Training: mini-batches of captions with their images; every image-caption
+pair of the batch is scored (B x B) for the hardest-negative triplet loss
+plus the auxiliary loss (eq. 21-23). Evaluation: every test image against
+every test caption in blocks, SCAN R@K, optional i2t re-ranking, COCO 1K/5K;
+the similarity matrix is saved (`racg/similarity.npy`) so two runs can be
+ensembled with `launch/eval.py --ensemble_with`.
+
+`train.ablation_no_cross = True` also trains, in the same run and workdir,
+RACG without the cross graph (the blocks of eq. 10 that couple the two
+modalities) and writes it as `racg_no_cross/...`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from xmjax import metrics
+from xmjax.data import scan as scan_lib
+from xmjax.data.scenes import CAPTIONS_PER_IMAGE, Images, scenes_split
+from xmjax.data.text import NUM_POS, Captions, spacy_parser
+from xmjax.errors import InputError
+from xmjax.models.racg import RACG, triplet_loss
+from xmjax.train import optim, parallel
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
+from xmjax.train.experiments.rrnet_classification import check_optimizer, check_positive
+from xmjax.train.logging import MetricWriter
+from xmjax.train.loop import Hook, run_training, write_json_atomic
+from xmjax.train.plots import plot_training_curves
+from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
+                               save_config)
+
+log = logging.getLogger("xmjax")
+
+DATASETS = ("scenes", "scan")
+PARSERS = ("none", "spacy")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.name = "racg"
+  c.experiment = "racg_retrieval"
+  c.seed = 0
+  c.dtype = "float32"
+  c.log_every = 50
+  c.mesh = parallel.mesh_config()
+  c.data = ml_collections.ConfigDict(dict(
+      name="scenes",          # scenes (embedded) | scan (precomp files in `dir`)
+      dir="",
+      vocab="",               # scan: vocabulary JSON ("" = the *vocab*.json in dir)
+      train_split="train",
+      eval_split="test",      # MS-COCO: "testall" (5000 images) for 1K and 5K
+      coco_folds=False,       # also report the mean over folds of 1000 images ("1k_")
+      # Text graph: "spacy" parses POS and dependencies (needs spaCy and
+      # en_core_web_sm); "none" falls back to a chain over each sentence with
+      # every word linking to regions. Scenes bring their own parse.
+      parser="none",
+      max_length=64,          # words kept per caption
+      scenes=ml_collections.ConfigDict(dict(
+          train_pairs=400, test_pairs=50, feature_dim=64, max_objects=4, noise=0.3))))
+  c.model = ml_collections.ConfigDict(dict(
+      joint_dim=1024, position_dim=128, word_dim=300, pos_dim=15, num_heads=64,
+      temperature=4.0, use_positions=True,
+      image_block=8,          # training: images per rematerialised block of the B x B scores
+      eval_image_block=32, eval_caption_block=128))
+  c.train = ml_collections.ConfigDict(dict(
+      batch_size=80, num_epochs=30, checkpoint_every=500,
+      margin=0.2, aux_weight=0.2, beta=0.7, gamma=0.3,
+      ablation_no_cross=False,
+      optimizer=optim.optimizer_config(name="adam", learning_rate=2e-4, weight_decay=0.0,
+                                       schedule="step", decay_at=(0.5,), decay_factor=0.1)))
+  c.eval = ml_collections.ConfigDict(dict(rerank=True, rerank_k1=15))
+  return c
+
+
+def check_config(config) -> None:
+  check_known_fields(config, default_config())
+  compute_dtype(config.dtype)
+  d, m = config.data, config.model
+  if d.name not in DATASETS:
+    raise InputError(f"config.data.name: unknown data set {d.name!r}; choose one of {DATASETS}")
+  if d.parser not in PARSERS:
+    raise InputError(f"config.data.parser: unknown {d.parser!r}; choose one of {PARSERS}")
+  if d.name == "scan" and not d.dir:
+    raise InputError("config.data.dir: set it to the SCAN precomp directory")
+  if m.joint_dim % m.num_heads:
+    raise InputError(f"config.model.num_heads: {m.num_heads} does not divide joint_dim "
+                     f"{m.joint_dim}")
+  if m.use_positions and not 0 < m.position_dim < m.joint_dim:
+    raise InputError(f"config.model.position_dim: need 0 < position_dim < joint_dim, got "
+                     f"{m.position_dim}")
+  check_optimizer("train.optimizer", config.train.optimizer)
+  check_positive(config, ("train.batch_size", "train.num_epochs", "train.checkpoint_every",
+                          "model.image_block", "model.eval_image_block",
+                          "model.eval_caption_block", "data.max_length", "log_every"))
+
+
+# ----------------------------------------------------------------------------
+# Data.
+
+
+def load_data(config) -> dict[str, Any]:
+  d = config.data
+  if d.name == "scenes":
+    s = d.scenes
+    kwargs = dict(feature_dim=s.feature_dim, max_objects=s.max_objects, noise=s.noise)
+    train_images, train_caps, vocab = scenes_split(s.train_pairs, seed=config.seed * 0 + 1,
+                                                   **kwargs)
+    test_images, test_caps, _ = scenes_split(s.test_pairs, vocabulary=vocab, seed=2, **kwargs)
+    info = {"parsed": True, "positions": True, "unknown_tokens": 0}
+  else:
+    vocab = scan_lib.load_vocabulary(scan_lib.find_vocabulary(d.dir, d.vocab))
+    parser = None
+    if d.parser == "spacy":
+      parser = spacy_parser()
+      if parser is None:
+        raise InputError("config.data.parser: 'spacy' asked for, but spaCy or its "
+                         "en_core_web_sm model is not installed; use parser='none'")
+    train_images, train_caps, info = scan_lib.load_scan_split(d.dir, d.train_split, vocab,
+                                                              parser, d.max_length)
+    test_images, test_caps, _ = scan_lib.load_scan_split(d.dir, d.eval_split, vocab, parser,
+                                                         d.max_length)
+  if len(train_caps) < config.train.batch_size:
+    raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
+                     f"{len(train_caps)} training captions")
+  return {"train": (train_images, train_caps), "test": (test_images, test_caps),
+          "vocab_size": len(vocab), "info": info}
+
+
+def caption_arrays(captions: Captions, rows) -> tuple:
+  c = captions.take(rows)
+  return c.tokens, c.pos, c.heads, c.lengths, c.link_mask()
+
+
+def image_arrays(images: Images, rows) -> tuple:
+  return (np.asarray(images.regions[rows], np.float32), images.boxes[rows],
+          images.region_mask[rows])
+
+
+# ----------------------------------------------------------------------------
+# Model, steps.
+
+
+def make_model(config, vocab_size: int, cross_graph: bool = True) -> RACG:
+  m = config.model
+  return RACG(vocab_size=vocab_size, num_pos=NUM_POS, joint_dim=m.joint_dim,
+              position_dim=m.position_dim, word_dim=m.word_dim, pos_dim=m.pos_dim,
+              num_heads=m.num_heads, temperature=m.temperature, cross_graph=cross_graph,
+              use_positions=m.use_positions, image_block=m.image_block,
+              dtype=compute_dtype(config.dtype))
+
+
+@functools.partial(jax.jit, donate_argnums=0,
+                   static_argnames=("margin", "aux_weight", "beta", "gamma"))
+def train_step(state: TrainState, images, captions, image_ids, *, margin, aux_weight, beta,
+               gamma):
+  """One step: all B x B pairs of the batch scored; triplet + auxiliary loss."""
+  positives = image_ids[:, None] == image_ids[None, :]
+
+  def loss_fn(params):
+    scores = state.apply_fn({"params": params}, *images, *captions)
+    loss, parts = triplet_loss(scores, positives, margin=margin, aux_weight=aux_weight,
+                               beta=beta, gamma=gamma)
+    return loss, (scores, parts)
+
+  (loss, (scores, parts)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads)
+  recall = jnp.mean(jnp.argmax(scores, axis=1) == jnp.arange(scores.shape[0]))
+  return state, {"loss": loss, **parts, "batch_i2t_r1": recall}
+
+
+def _encode_in_blocks(fn, arrays, block: int):
+  n = arrays[0].shape[0]
+  blocks = [jnp.pad(a, ((0, -n % block),) + ((0, 0),) * (a.ndim - 1)).reshape(
+      (-1, block) + a.shape[1:]) for a in arrays]
+  encoded = jax.lax.map(lambda xs: fn(*xs), blocks)
+  return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[:n], encoded)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "image_block", "caption_block"))
+def similarity_matrix(model: RACG, params, images, captions, image_block: int,
+                      caption_block: int):
+  """(n_images, n_captions) scores: items encoded once in blocks, then every
+  pair scored in (image_block x caption_block) tiles, all in one program."""
+  variables = {"params": params}
+  image_nodes = _encode_in_blocks(
+      lambda *x: model.apply(variables, *x, method=RACG.encode_images), images, image_block)
+  caption_nodes = _encode_in_blocks(
+      lambda *x: model.apply(variables, *x, method=RACG.encode_captions), captions, caption_block)
+  scorer = model.clone(image_block=image_block, caption_block=caption_block)
+  return scorer.apply(variables, image_nodes, caption_nodes, method=RACG.scores)
+
+
+def evaluate(config, model, params, images: Images, captions: Captions) -> np.ndarray:
+  m = config.model
+  image_rows = np.arange(len(images))
+  sims = similarity_matrix(model, params, image_arrays(images, image_rows),
+                           caption_arrays(captions, np.arange(len(captions))),
+                           min(m.eval_image_block, len(images)),
+                           min(m.eval_caption_block, len(captions)))
+  return np.asarray(jax.device_get(sims), np.float32)
+
+
+def retrieval_results(config, sims: np.ndarray, prefix: str) -> dict[str, float]:
+  out = {f"{prefix}/{k}": v for k, v in metrics.recall_at_k(sims, CAPTIONS_PER_IMAGE).items()}
+  if config.data.coco_folds:
+    out.update({f"{prefix}/{k}": v for k, v in metrics.coco_recall(sims).items()
+                if k.startswith("1k_")})
+  if config.eval.rerank:
+    reranked = metrics.rerank_i2t(sims, config.eval.rerank_k1)
+    i2t, _ = metrics.retrieval_ranks(reranked, CAPTIONS_PER_IMAGE)
+    _, t2i = metrics.retrieval_ranks(sims, CAPTIONS_PER_IMAGE)
+    out.update({f"{prefix}_rerank/{k}": v for k, v in metrics.recall_from_ranks(i2t, t2i).items()})
+  return out
+
+
+# ----------------------------------------------------------------------------
+
+
+def prepare(config) -> dict[str, Any]:
+  check_config(config)
+  return load_data(config)
+
+
+def variants(config) -> list[tuple[str, bool]]:
+  """(results prefix, cross graph on) of each model trained in this run."""
+  return [("racg", True)] + ([("racg_no_cross", False)] if config.train.ablation_no_cross else [])
+
+
+def initial_state(config, data, cross_graph: bool, num_steps: int) -> TrainState:
+  model = make_model(config, data["vocab_size"], cross_graph)
+  images, captions = data["train"]
+  rows = np.arange(2)
+  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 7),
+                      *image_arrays(images, captions.image_index[rows]),
+                      *caption_arrays(captions, rows))["params"]
+  return create_train_state(model.apply, params,
+                            optim.make_optimizer(config.train.optimizer, num_steps))
+
+
+def num_steps(config, data) -> tuple[int, int]:
+  per_epoch = len(data["train"][1]) // config.train.batch_size
+  return per_epoch, per_epoch * config.train.num_epochs
+
+
+def train_variant(config, data, prefix, cross_graph, workdir, writer, hooks):
+  t = config.train
+  images, captions = data["train"]
+  per_epoch, total = num_steps(config, data)
+  mesh = parallel.make_mesh(config, t.batch_size)
+  state = parallel.replicate(initial_state(config, data, cross_graph, total), mesh)
+
+  def batch_fn(step):
+    epoch, offset = divmod(step, per_epoch)
+    order = np.random.default_rng([config.seed, 7, epoch]).permutation(len(captions))
+    rows = order[offset * t.batch_size:(offset + 1) * t.batch_size]
+    image_ids = captions.image_index[rows]
+    batch = (image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids)
+    return parallel.shard_rows_tree(batch, mesh)
+
+  step_fn = functools.partial(train_step, margin=t.margin, aux_weight=t.aux_weight, beta=t.beta,
+                              gamma=t.gamma)
+  return run_training(
+      state=state, train_step=step_fn, batch_fn=batch_fn, num_steps=total,
+      checkpointer=checkpointer(workdir, prefix), writer=writer, prefix=prefix,
+      log_every=config.log_every, checkpoint_every=t.checkpoint_every, hooks=hooks)
+
+
+def checkpointer(workdir, prefix) -> Checkpointer:
+  return Checkpointer(os.path.join(workdir, prefix, "checkpoints"))
+
+
+def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
+  data = prepare(config)
+  os.makedirs(workdir, exist_ok=True)
+  save_config(config, workdir)
+  writer = MetricWriter(workdir)
+  states = {}
+  try:
+    for prefix, cross in variants(config):
+      states[prefix] = train_variant(config, data, prefix, cross, workdir, writer, hooks)
+  finally:
+    writer.close()
+  return write_results(config, workdir, data, states)
+
+
+def write_results(config, workdir, data, states) -> dict[str, Any]:
+  results = {"config": config.name, "seed": config.seed,
+             "text_graph": "dependency parse" if data["info"]["parsed"] else "chain (no parser)",
+             "unknown_tokens": data["info"]["unknown_tokens"]}
+  images, captions = data["test"]
+  for prefix, cross in variants(config):
+    model = make_model(config, data["vocab_size"], cross)
+    sims = evaluate(config, model, states[prefix].params, images, captions)
+    np.save(os.path.join(workdir, prefix, "similarity.npy"), sims)
+    results.update(retrieval_results(config, sims, prefix))
+  write_json_atomic(os.path.join(workdir, "results.json"), results)
+  plot_training_curves(workdir)
+  return results
+
+
+def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
+  data = prepare(config)
+  states = {}
+  for prefix, cross in variants(config):
+    _, total = num_steps(config, data)
+    states[prefix] = restore_for_eval(checkpointer(workdir, prefix),
+                                      initial_state(config, data, cross, total), step, workdir)
+  return write_results(config, workdir, data, states)
+
+
+def ensemble_results(config, workdirs: Sequence[str]) -> dict[str, Any]:
+  """The paper's "*" rows: R@K of the mean of several runs' similarity matrices."""
+  matrices = []
+  for workdir in workdirs:
+    path = os.path.join(workdir, "racg", "similarity.npy")
+    if not os.path.exists(path):
+      raise InputError(f"{path}: not found; evaluate that run first (launch/eval.py)")
+    matrices.append(np.load(path, allow_pickle=False))
+  shapes = {m.shape for m in matrices}
+  if len(shapes) != 1:
+    raise InputError(f"--ensemble_with: similarity matrices differ in shape {sorted(shapes)}")
+  results = {"config": config.name, "ensemble_of": list(workdirs)}
+  results.update(retrieval_results(config, np.mean(matrices, axis=0), "racg_ensemble"))
+  return results
