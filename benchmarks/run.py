@@ -1,9 +1,13 @@
 """Benchmark entry point.
 
-    python -m benchmarks.run --suite=rrnet|knn|all [--quick] [--out=FILE.json] [--no-append]
+    python -m benchmarks.run --suite=rrnet|drsl|sdml|racg|knn|resnet|all [--quick] \
+        [--out=FILE.json] [--no-append]
 
-Prints one row per workload and appends a dated table with the hardware line
-to benchmarks/RESULTS.md (unless --no-append).
+Prints one row per workload and implementation (xmjax and, with the `bench`
+extra installed, the PyTorch reference at the same sizes, with the ratio of
+throughputs) and appends a dated table with the hardware line to
+benchmarks/RESULTS.md (unless --no-append). `--suite=knn_million` (the
+1,000,000 x 512 kNN graph) runs only when named, and never with --quick.
 """
 
 from __future__ import annotations
@@ -25,14 +29,32 @@ def _fmt(x, spec=".3g"):
   return "-" if x is None else format(x, spec)
 
 
+def reference_ratios(records) -> dict[int, float]:
+  """xmjax throughput / the PyTorch reference's, per xmjax record of the same
+  suite and workload (same unit)."""
+  ratios = {}
+  for i, r in enumerate(records):
+    if r.impl != "xmjax":
+      continue
+    refs = [x for x in records if x.suite == r.suite and x.workload == r.workload
+            and x.impl.startswith("pytorch") and x.unit == r.unit]
+    if refs:
+      ratios[i] = r.throughput / refs[0].throughput
+  return ratios
+
+
 def table(records) -> str:
-  lines = ["| suite | workload | impl | sizes | compile s | median s | spread s | throughput | GFLOP/s |",
-           "|---|---|---|---|---|---|---|---|---|"]
-  for r in records:
+  ratios = reference_ratios(records)
+  lines = ["| suite | workload | impl | sizes | compile s | median s | spread s | throughput | "
+           "GFLOP/s | xmjax / reference |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for i, r in enumerate(records):
     sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items())
     gflops = r.flops_per_s / 1e9 if r.flops_per_s else None
+    ratio = f"{ratios[i]:.3g}x" if i in ratios else "-"
     lines.append(f"| {r.suite} | {r.workload} | {r.impl} | {sizes} | {r.compile_s:.2f} | "
-                 f"{r.median_s:.4g} | {r.spread_s:.2g} | {r.throughput:.3g} {r.unit} | {_fmt(gflops)} |")
+                 f"{r.median_s:.4g} | {r.spread_s:.2g} | {r.throughput:.3g} {r.unit} | "
+                 f"{_fmt(gflops)} | {ratio} |")
   return "\n".join(lines)
 
 
@@ -43,7 +65,7 @@ def main(argv=None) -> int:
   parser.add_argument("--out", default=None, help="write JSON records here")
   parser.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
   args = parser.parse_args(argv)
-  names = sorted(SUITES) if args.suite == "all" else [args.suite]
+  names = sorted(set(SUITES) - {"knn_million"}) if args.suite == "all" else [args.suite]
   records = []
   for name in names:
     print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
@@ -52,7 +74,9 @@ def main(argv=None) -> int:
   print(text)
   if args.out:
     with open(args.out, "w") as f:
-      json.dump([dataclasses.asdict(r) for r in records], f, indent=2)
+      ratios = reference_ratios(records)
+      json.dump([dict(dataclasses.asdict(r), ratio_to_reference=ratios.get(i))
+                 for i, r in enumerate(records)], f, indent=2)
   if not args.no_append:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])

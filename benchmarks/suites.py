@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +47,8 @@ def rrnet_suite(quick: bool) -> list[Record]:
   return [time_jitted(step, (params, opt_state, graph), suite="rrnet",
                       workload="train_step_full_graph",
                       sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
-                      work_units=edges, unit="edges/s", repeats=3 if quick else 5)]
+                      work_units=edges, unit="edges/s", repeats=3 if quick else 5)
+          ] + rrnet_reference(graph, n1, n2, k1, k2, kk, quick)
 
 
 def knn_suite(quick: bool) -> list[Record]:
@@ -55,13 +57,70 @@ def knn_suite(quick: bool) -> list[Record]:
   points, bias = _prepare(jax.random.normal(jax.random.key(0), (n, d)), "cosine")
   search = jax.jit(functools.partial(_blockwise_topk, k=k, row_block=512, col_block=4096,
                                      exclude_self=True))
-  return [time_jitted(search, (points, points, bias), suite="knn", workload="knn_graph_cosine",
-                      sizes=dict(n=n, d=d, k=k, row_block=512, col_block=4096),
-                      work_units=n, unit="nodes/s", repeats=2 if quick else 3,
-                      analytic_flops=2.0 * n * n * d)]  # the similarity matmuls
+  sizes = dict(n=n, d=d, k=k)
+  records = [time_jitted(search, (points, points, bias), suite="knn", workload="knn_graph_cosine",
+                         sizes=sizes, work_units=n, unit="nodes/s", repeats=2 if quick else 3,
+                         analytic_flops=2.0 * n * n * d)]  # the similarity matmuls
+  if torch_available():
+    from benchmarks.reference import knn as ref
+    records.append(time_callable(ref.make_knn(n, d, k), suite="knn", workload="knn_graph_cosine",
+                                 sizes=sizes, work_units=n, unit="nodes/s", impl=torch_impl(),
+                                 repeats=2 if quick else 3))
+  return records
+
+
+def knn_million_suite(quick: bool) -> list[Record]:
+  """The issue's scale: 1,000,000 x 512, k = 20, memory bounded by the blocks
+  (never run with --quick; minutes on a GPU, hours on 2 CPU cores)."""
+  if quick:
+    return []
+  n, d, k = 1_000_000, 512, 20
+  points, bias = _prepare(jax.random.normal(jax.random.key(0), (n, d)), "cosine")
+  search = jax.jit(functools.partial(_blockwise_topk, k=k, row_block=1024, col_block=8192,
+                                     exclude_self=True))
+  return [time_jitted(search, (points, points, bias), suite="knn_million", workload="knn_graph_cosine",
+                      sizes=dict(n=n, d=d, k=k, row_block=1024, col_block=8192), work_units=n,
+                      unit="nodes/s", repeats=1, warmup=0, analytic_flops=2.0 * n * n * d)]
 
 
 SUITES = {"rrnet": rrnet_suite, "knn": knn_suite}
+
+
+# ----------------------------------------------------------------------------
+# PyTorch references (the `bench` extra); skipped with a note when torch is absent.
+
+
+def torch_available() -> bool:
+  try:
+    import torch  # noqa: F401
+    return True
+  except ImportError:
+    print("  (PyTorch not installed: reference rows skipped; pip install -e '.[bench]')",
+          file=sys.stderr)
+    return False
+
+
+def torch_impl() -> str:
+  import torch
+  return f"pytorch {torch.__version__} eager"
+
+
+def rrnet_reference(graph, n1, n2, k1, k2, kk, quick) -> list[Record]:
+  if not torch_available():
+    return []
+  from benchmarks.reference import rrnet as ref
+  g = jax.device_get(graph)
+  step = ref.make_train_step(dict(
+      nodes1=np.asarray(g.nodes1), nodes2=np.asarray(g.nodes2),
+      intra1_s=np.asarray(g.intra1.senders), intra1_r=np.asarray(g.intra1.receivers),
+      intra2_s=np.asarray(g.intra2.senders), intra2_r=np.asarray(g.intra2.receivers),
+      inter_s=np.asarray(g.inter.senders), inter_r=np.asarray(g.inter.receivers),
+      targets=np.asarray(g.inter_targets)))
+  edges = n1 * k1 + n2 * k2 + n1 * kk
+  return [time_callable(step, suite="rrnet", workload="train_step_full_graph",
+                        sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
+                        work_units=edges, unit="edges/s", impl=torch_impl(),
+                        repeats=3 if quick else 5)]
 
 
 def sdml_suite(quick: bool) -> list[Record]:
@@ -109,3 +168,119 @@ def sdml_suite(quick: bool) -> list[Record]:
 
 
 SUITES["sdml"] = sdml_suite
+
+
+def drsl_suite(quick: bool) -> list[Record]:
+  """DRSL relation scores of every (image, text) pair, hidden 1024.
+
+  xmjax at the issue's 4000 x 4000 (quick: 1000 x 1000), with the compiled
+  program's largest temporary recorded (no (n, n, 1024) buffer); the naive
+  PyTorch form materialises (n, n, 1024) activations, so it is compared at
+  a size that fits in host memory (quick 400, full 1000), xmjax timed there too.
+  """
+  from xmjax.nn.relation import RelationNetwork
+  n_big = 1000 if quick else 4000
+  n_ref = 400 if quick else 1000
+  d, hidden = 300, 1024
+  net = RelationNetwork(hidden=hidden, fusion="concat", block_size=128)
+  records = []
+  for n in (n_big, n_ref):
+    a = jax.random.normal(jax.random.key(0), (n, d))
+    b = jax.random.normal(jax.random.key(1), (n, d))
+    params = net.init(jax.random.key(2), a[:2], b[:2])
+    fn = jax.jit(net.apply)
+    record = time_jitted(
+        fn, (params, a, b), suite="drsl", workload=f"all_pairs_{n}x{n}",
+        sizes=dict(n_images=n, n_texts=n, d=d, hidden=hidden, block=128),
+        work_units=n * n, unit="pairs/s", repeats=2 if quick else 3,
+        analytic_flops=2.0 * n * n * hidden + 4.0 * n * d * hidden)
+    # The compiled program's scratch memory: one tile, never the pair tensor.
+    temp = fn.lower(params, a, b).compile().memory_analysis()
+    record.sizes["temp_MiB"] = round(getattr(temp, "temp_size_in_bytes", 0) / 2 ** 20, 1)
+    record.sizes["pair_tensor_MiB"] = round(n * n * hidden * 4 / 2 ** 20)
+    records.append(record)
+  if torch_available():
+    from benchmarks.reference import drsl as ref
+    records.append(time_callable(ref.make_scorer(n_ref, n_ref, d, d, hidden), suite="drsl",
+                                 workload=f"all_pairs_{n_ref}x{n_ref}",
+                                 sizes=dict(n_images=n_ref, n_texts=n_ref, d=d, hidden=hidden),
+                                 work_units=n_ref * n_ref, unit="pairs/s", impl=torch_impl(),
+                                 repeats=2 if quick else 3))
+  return records
+
+
+def racg_suite(quick: bool) -> list[Record]:
+  """RACG similarity at paper sizes (36 regions of 2048-d, 12-word captions,
+  joint 1024, 64 heads): images x 5 captions each, encoding included for
+  xmjax. The issue's 1000 x 5000 takes (1000 * 5000) / throughput; measured
+  here on a slice (quick 8 x 40, full 64 x 320) and extrapolated per pair.
+  The PyTorch reference builds each pair's integrated graph as written."""
+  from xmjax.data.text import NUM_POS
+  from xmjax.models.racg import RACG
+  from xmjax.train.experiments.racg_retrieval import similarity_matrix
+  n_images = 8 if quick else 64
+  n_captions = 5 * n_images
+  regions, words, vocab = 36, 12, 10_000
+  model = RACG(vocab_size=vocab, num_pos=NUM_POS)
+  rng = np.random.default_rng(0)
+  images = (rng.standard_normal((n_images, regions, 2048)).astype(np.float32),
+            rng.random((n_images, regions, 4)).astype(np.float32),
+            np.ones((n_images, regions), bool))
+  captions = (rng.integers(4, vocab, (n_captions, words)).astype(np.int32),
+              rng.integers(1, NUM_POS, (n_captions, words)).astype(np.int32),
+              (np.arange(words) - 1)[None].repeat(n_captions, 0).astype(np.int32),
+              np.full(n_captions, words, np.int32), rng.random((n_captions, words)) < 0.4)
+  params = model.init(jax.random.key(0), *[x[:2] for x in images], *[x[:2] for x in captions])["params"]
+  image_block, caption_block = min(8, n_images), min(40, n_captions)
+  fn = jax.jit(lambda p, i, c: similarity_matrix(model, p, i, c, image_block, caption_block))
+  sizes = dict(images=n_images, captions=n_captions, regions=regions, words=words, d=1024, heads=64)
+  records = [time_jitted(fn, (params, images, captions), suite="racg", workload="similarity_paper_sizes",
+                         sizes=sizes, work_units=n_images * n_captions, unit="pairs/s",
+                         repeats=2 if quick else 3)]
+  if torch_available():
+    from benchmarks.reference import racg as ref
+    ref_images = 2 if quick else 4
+    ref_sizes = dict(sizes, images=ref_images, captions=5 * ref_images)
+    records.append(time_callable(ref.make_scorer(ref_images, 5 * ref_images, regions, words),
+                                 suite="racg", workload="similarity_paper_sizes", sizes=ref_sizes,
+                                 work_units=ref_images * 5 * ref_images, unit="pairs/s",
+                                 impl=torch_impl(), repeats=1 if quick else 2))
+  return records
+
+
+def resnet_suite(quick: bool) -> list[Record]:
+  """Flax ResNet18 (CIFAR) training step: SGD + momentum + weight decay, random
+  crop and flip on device, float32 and bfloat16 (float32 params). Quick: a
+  quarter of the width and batch 32; full: the real network, batch 128."""
+  import ml_collections
+  from xmjax.models.cnn import make_baseline
+  from xmjax.train import optim
+  from xmjax.train.experiments.rrnet_classification import baseline_train_step
+  from xmjax.train.state import create_train_state
+  width, batch = (0.25, 32) if quick else (1.0, 128)
+  rng = np.random.default_rng(0)
+  data = jnp.asarray(rng.integers(0, 256, (4 * batch, 32, 32, 3)), jnp.uint8)
+  labels = jnp.asarray(rng.integers(0, 10, 4 * batch), jnp.int32)
+  stats = (jnp.full((3,), 120.0), jnp.full((3,), 60.0))
+  rows = jnp.arange(batch)
+  records = []
+  for dtype in (jnp.float32, jnp.bfloat16):
+    model = make_baseline("resnet18", 10, dtype, width)
+    variables = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
+    tx = optim.make_optimizer(optim.optimizer_config(), 1000)
+    state = create_train_state(model.apply, variables["params"], tx, variables["batch_stats"])
+    step = jax.jit(functools.partial(baseline_train_step.__wrapped__, crop_padding=4, flip=True))
+    records.append(time_jitted(step, (state, data, labels, rows, jax.random.key(1), stats),
+                               suite="resnet", workload=f"resnet18_train_step_{jnp.dtype(dtype).name}",
+                               sizes=dict(batch=batch, width=width, image=32),
+                               work_units=batch, unit="images/s", repeats=2 if quick else 5))
+  if torch_available():
+    from benchmarks.reference import resnet as ref
+    records.append(time_callable(ref.make_train_step(batch, width), suite="resnet",
+                                 workload="resnet18_train_step_float32",
+                                 sizes=dict(batch=batch, width=width, image=32), work_units=batch,
+                                 unit="images/s", impl=torch_impl(), repeats=2 if quick else 5))
+  return records
+
+
+SUITES.update(drsl=drsl_suite, racg=racg_suite, resnet=resnet_suite, knn_million=knn_million_suite)

@@ -5,6 +5,12 @@
 Reads WORKDIR/config.json, restores the latest (or --step) checkpoint, and
 rewrites results.json and the plots. Input errors exit with status 2 and a
 last line `error: ...`.
+
+Ensembles (RACG, the papers' "*" rows): average the saved test similarity
+matrices of several evaluated runs and score the mean, written to
+WORKDIR/ensemble_results.json:
+
+    python launch/eval.py --workdir=/tmp/xmjax/racg_sparse --ensemble_with=/tmp/xmjax/racg_dense
 """
 
 import json
@@ -17,6 +23,8 @@ from xmjax.train.cli import fail, print_results, quiet_libraries
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run's workdir.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: latest).")
+_ENSEMBLE = flags.DEFINE_list("ensemble_with", [], "Other evaluated workdirs whose test "
+                              "similarities are averaged with this one's (RACG).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -26,14 +34,21 @@ def main(argv):
   quiet_libraries()
   from xmjax.errors import InputError
   from xmjax.train import get_experiment
+  from xmjax.train.loop import write_json_atomic
   path = os.path.join(_WORKDIR.value, "config.json")
   try:
     if not os.path.exists(path):
       raise InputError(f"{path}: not found; --workdir must hold a run started by launch/train.py")
     with open(path) as f:
       config = ml_collections.ConfigDict(json.load(f))
-    results = get_experiment(config.experiment).evaluate_workdir(config, _WORKDIR.value,
-                                                                 _STEP.value)
+    experiment = get_experiment(config.experiment)
+    if _ENSEMBLE.value:
+      if not hasattr(experiment, "ensemble_results"):
+        raise InputError(f"--ensemble_with: experiment {config.experiment!r} has no ensembles")
+      results = experiment.ensemble_results(config, [_WORKDIR.value] + _ENSEMBLE.value)
+      write_json_atomic(os.path.join(_WORKDIR.value, "ensemble_results.json"), results)
+    else:
+      results = experiment.evaluate_workdir(config, _WORKDIR.value, _STEP.value)
   except InputError as e:
     fail(str(e))
   print_results(results)

@@ -6,6 +6,12 @@
 A run started on an existing workdir resumes from its checkpoints and cached
 stages. Input errors (bad data, an unknown or impossible config field) exit
 with status 2 and a last line `error: <file or field>: <problem>`.
+
+Multi-host: start the same command on every host with
+`--coordinator_address=HOST0:PORT --num_processes=N --process_id=I` (or the
+environment variables JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES,
+JAX_PROCESS_ID); the data-parallel mesh then spans all hosts' devices and the
+workdir must be on a file system every host sees.
 """
 
 import os
@@ -19,6 +25,10 @@ from xmjax.train.cli import fail, print_results, quiet_libraries
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file (configs/*.py).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and results.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "Multi-host: host:port of process 0 (jax.distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -55,7 +65,8 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   quiet_libraries()
   from xmjax.errors import InputError
-  from xmjax.train import train_and_evaluate
+  from xmjax.train import parallel, train_and_evaluate
+  parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   try:
     results = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except InputError as e:

@@ -122,7 +122,10 @@ def retrieval_curves(similarity, query_labels, retrieval_labels,
 def plot_retrieval_curves(curves: dict[str, dict[str, np.ndarray]], path: str,
                           title: str = "") -> None:
   """Writes a PNG with the P-R curve and the precision@scope curve of each
-  named direction (e.g. {"image2text": curves, ...})."""
+  named direction (e.g. {"image2text": curves, ...}). Process 0 only."""
+  import jax
+  if jax.process_index() != 0:
+    return
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt

@@ -47,7 +47,7 @@ class DRSL(nn.Module):
   relation_hidden: int = 1024
   fusion: str = "concat"
   batch_norm: bool = False
-  block_size: int = 256
+  block_size: int = 128
   dtype: Any = None
 
   def setup(self):

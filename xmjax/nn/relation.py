@@ -44,7 +44,7 @@ class RelationNetwork(nn.Module):
   """
   hidden: int = 1024
   fusion: str = "concat"
-  block_size: int = 256
+  block_size: int = 128
   dtype: Any = None
 
   def _params(self, d_a: int, d_b: int):

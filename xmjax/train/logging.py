@@ -19,11 +19,17 @@ class MetricWriter:
   appends them to `workdir/metrics.jsonl`."""
 
   def __init__(self, workdir: str):
+    import jax
+    self._active = jax.process_index() == 0   # one writer in a multi-process run
+    if not self._active:
+      return
     from tensorboardX import SummaryWriter  # Lazy: only runs that log need it.
     self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
     self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    if not self._active:
+      return
     scalars = {k: float(np.asarray(v)) for k, v in scalars.items()}
     for name, value in scalars.items():
       self._tb.add_scalar(name, value, step)
@@ -31,8 +37,9 @@ class MetricWriter:
     self._jsonl.flush()
 
   def close(self) -> None:
-    self._tb.close()
-    self._jsonl.close()
+    if self._active:
+      self._tb.close()
+      self._jsonl.close()
 
 
 class Progress:

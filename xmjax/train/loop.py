@@ -92,7 +92,10 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
 
 
 def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
-  """Writes JSON via a temporary file and a rename, so readers never see half a file."""
+  """Writes JSON via a temporary file and a rename, so readers never see half
+  a file (process 0 only in a multi-process run)."""
+  if jax.process_index() != 0:
+    return
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
   with os.fdopen(fd, "w") as f:
@@ -102,6 +105,8 @@ def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
 
 
 def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
+  if jax.process_index() != 0:
+    return
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz")
   os.close(fd)

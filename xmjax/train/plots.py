@@ -30,6 +30,9 @@ def read_metrics(workdir: str) -> dict[str, tuple[list[int], list[float]]]:
 def plot_training_curves(workdir: str) -> str | None:
   """Writes plots/training_curves.png: one panel per logged series
   (train and validation metrics of every stage); returns its path."""
+  import jax
+  if jax.process_index() != 0:
+    return None
   series = read_metrics(workdir)
   if not series:
     return None

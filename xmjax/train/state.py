@@ -55,6 +55,9 @@ def check_known_fields(config: ml_collections.ConfigDict,
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes the run's config to workdir/config.json (what produced the results)."""
+  import jax
+  if jax.process_index() != 0:
+    return
   with open(os.path.join(workdir, "config.json"), "w") as f:
     f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
 

@@ -48,7 +48,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.data = common.data_config(modalities="image,text")
   c.model = ml_collections.ConfigDict(dict(
       image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,
-      fusion="concat", batch_norm=False, block_size=256))
+      fusion="concat", batch_norm=False, block_size=128))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
       optimizer=optim.optimizer_config(name="adam", learning_rate=1e-4, weight_decay=0.0)))

@@ -138,9 +138,20 @@ def load_data(config) -> dict[str, Any]:
           "vocab_size": len(vocab), "info": info}
 
 
+# Captions are cut to their longest member rounded up to this many words, so
+# a batch of short captions does not pay for the longest caption of the data
+# set (pair cost grows with the padded length), at a bounded number of
+# compiled shapes (max_length / LENGTH_MULTIPLE).
+LENGTH_MULTIPLE = 4
+
+
 def caption_arrays(captions: Captions, rows) -> tuple:
+  """(tokens, pos, heads, lengths, link) of `rows`, trimmed to their own length."""
   c = captions.take(rows)
-  return c.tokens, c.pos, c.heads, c.lengths, c.link_mask()
+  width = -(-int(c.lengths.max()) // LENGTH_MULTIPLE) * LENGTH_MULTIPLE
+  width = min(width, c.tokens.shape[1])
+  return (c.tokens[:, :width], c.pos[:, :width], c.heads[:, :width], c.lengths,
+          c.link_mask()[:, :width])
 
 
 def image_arrays(images: Images, rows) -> tuple:
@@ -203,13 +214,21 @@ def similarity_matrix(model: RACG, params, images, captions, image_block: int,
 
 
 def evaluate(config, model, params, images: Images, captions: Captions) -> np.ndarray:
+  """Every test image against every test caption. Captions are grouped by
+  padded length (at most max_length / LENGTH_MULTIPLE groups, one program
+  each), so short captions are scored at their own length."""
   m = config.model
-  image_rows = np.arange(len(images))
-  sims = similarity_matrix(model, params, image_arrays(images, image_rows),
-                           caption_arrays(captions, np.arange(len(captions))),
-                           min(m.eval_image_block, len(images)),
-                           min(m.eval_caption_block, len(captions)))
-  return np.asarray(jax.device_get(sims), np.float32)
+  image_inputs = image_arrays(images, np.arange(len(images)))
+  image_block = min(m.eval_image_block, len(images))
+  buckets = -(-captions.lengths // LENGTH_MULTIPLE)
+  sims = np.zeros((len(images), len(captions)), np.float32)
+  for bucket in np.unique(buckets):
+    columns = np.flatnonzero(buckets == bucket)
+    sims_block = similarity_matrix(
+        model, params, image_inputs, caption_arrays(captions, columns), image_block,
+        min(m.eval_caption_block, len(columns)))
+    sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
+  return sims
 
 
 def retrieval_results(config, sims: np.ndarray, prefix: str) -> dict[str, float]:
@@ -303,7 +322,8 @@ def write_results(config, workdir, data, states) -> dict[str, Any]:
   for prefix, cross in variants(config):
     model = make_model(config, data["vocab_size"], cross)
     sims = evaluate(config, model, states[prefix].params, images, captions)
-    np.save(os.path.join(workdir, prefix, "similarity.npy"), sims)
+    if parallel.is_primary():
+      np.save(os.path.join(workdir, prefix, "similarity.npy"), sims)
     results.update(retrieval_results(config, sims, prefix))
   write_json_atomic(os.path.join(workdir, "results.json"), results)
   plot_training_curves(workdir)

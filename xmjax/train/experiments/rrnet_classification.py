@@ -101,6 +101,10 @@ def default_config() -> ml_collections.ConfigDict:
       label_embeddings="",     # label_features="file": .npy (classes, d) or .npz key "embeddings"
       standardize_features=False,  # per-feature, training statistics only
       pad_multiple=128,        # node buckets: one compile per bucket
+      # Split every graph's edges over config.mesh (node state replicated,
+      # per-node reductions summed across devices), for graphs larger than
+      # one device; off = the full-graph step runs on one device.
+      edge_sharding=False,
       num_steps=300, checkpoint_every=100, loss_reduction="mean",
       optimizer=optim.optimizer_config()))
   return c
@@ -449,12 +453,25 @@ def rrnet_checkpointer(workdir) -> Checkpointer:
   return Checkpointer(os.path.join(workdir, "rrnet", "checkpoints"))
 
 
+def place_graphs(config, graphs):
+  """Edge-sharded over config.mesh when rrnet.edge_sharding, else as they are."""
+  if not config.rrnet.edge_sharding:
+    return graphs
+  mesh = parallel.make_mesh(config)
+  return {part: (parallel.shard_graph_edges(graph, mesh), parallel.replicate(labels, mesh))
+          for part, (graph, labels) in graphs.items()}
+
+
 def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> TrainState:
   r = config.rrnet
+  graphs = place_graphs(config, graphs)
   train_graph, train_labels = graphs["train"]
   step = functools.partial(rrnet_train_step, reduction=r.loss_reduction)
+  state = initial_rrnet_state(config, graphs)
+  if r.edge_sharding:
+    state = parallel.replicate(state, parallel.make_mesh(config))
   return run_training(
-      state=initial_rrnet_state(config, graphs), train_step=step,
+      state=state, train_step=step,
       batch_fn=lambda _: (train_graph, train_labels), num_steps=r.num_steps,
       checkpointer=rrnet_checkpointer(workdir), writer=writer, prefix="rrnet",
       log_every=config.log_every, checkpoint_every=r.checkpoint_every, hooks=hooks,

@@ -269,7 +269,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
   os.makedirs(root, exist_ok=True)
   save_config(config, workdir)
-  if not os.path.exists(p_path):
+  if not os.path.exists(p_path) and parallel.is_primary():
     np.save(p_path, projection)
   writer = MetricWriter(workdir)
   start = time.time()

@@ -1,0 +1,58 @@
+"""CIFAR ResNet18 training step in eager PyTorch (same network as xmjax's)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+  def __init__(self, cin, cout, stride):
+    super().__init__()
+    self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+    self.b1 = nn.BatchNorm2d(cout)
+    self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+    self.b2 = nn.BatchNorm2d(cout)
+    self.short = None
+    if stride != 1 or cin != cout:
+      self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+  def forward(self, x):
+    y = F.relu(self.b1(self.c1(x)))
+    y = self.b2(self.c2(y))
+    return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class ResNet18(nn.Module):
+  def __init__(self, num_classes=10, width=1.0):
+    super().__init__()
+    ch = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
+    self.stem = nn.Sequential(nn.Conv2d(3, ch[0], 3, 1, 1, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU())
+    layers, cin = [], ch[0]
+    for i, c in enumerate(ch):
+      for j in range(2):
+        layers.append(Block(cin, c, 2 if i > 0 and j == 0 else 1))
+        cin = c
+    self.layers = nn.Sequential(*layers)
+    self.fc = nn.Linear(cin, num_classes)
+
+  def forward(self, x):
+    return self.fc(self.layers(self.stem(x)).mean((2, 3)))
+
+
+def make_train_step(batch: int, width: float = 1.0, seed: int = 0):
+  torch.manual_seed(seed)
+  model = ResNet18(width=width)
+  opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+  images = torch.randn(batch, 3, 32, 32)
+  labels = torch.randint(0, 10, (batch,))
+
+  def step():
+    opt.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    opt.step()
+    return float(loss)
+
+  return step

@@ -1,0 +1,105 @@
+"""RR-Net full-graph train step in eager PyTorch (gather + index_add_)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def mlp(sizes):
+  layers = []
+  for a, b in zip(sizes[:-1], sizes[1:]):
+    layers += [nn.Linear(a, b), nn.ReLU()]
+  return nn.Sequential(*layers)
+
+
+def aggregate_mean(edges, senders, receivers, num_nodes):
+  """Mean over every incident edge (sent and received), by scatter-add."""
+  total = torch.zeros(num_nodes, edges.shape[1], dtype=edges.dtype)
+  total.index_add_(0, senders, edges)
+  total.index_add_(0, receivers, edges)
+  count = torch.zeros(num_nodes, dtype=edges.dtype)
+  ones = torch.ones(senders.shape[0], dtype=edges.dtype)
+  count.index_add_(0, senders, ones)
+  count.index_add_(0, receivers, ones)
+  return total / count.clamp(min=1)[:, None]
+
+
+class Unit(nn.Module):
+  def __init__(self, d, hidden, inter):
+    super().__init__()
+    self.inter = inter
+    if inter:
+      self.w = nn.Linear(2 * d, d, bias=False)
+      self.edge = mlp([2 * d, hidden, d])
+    else:
+      self.edge = mlp([3 * d, hidden, d])
+    self.node = mlp([2 * d, hidden, d])
+
+  def forward(self, nodes, edges, senders, receivers):
+    pair = torch.cat([nodes[senders], nodes[receivers]], 1)
+    if self.inter:
+      edges = self.edge(torch.cat([self.w(pair), edges], 1))
+    else:
+      edges = self.edge(torch.cat([pair, edges], 1))
+    agg = aggregate_mean(edges, senders, receivers, nodes.shape[0])
+    return self.node(torch.cat([agg, nodes], 1)), edges
+
+
+class RRNetTorch(nn.Module):
+  def __init__(self, d1, d2, latent=16, hidden=16, units=("intra", "inter", "intra", "inter", "inter")):
+    super().__init__()
+    self.enc1 = mlp([d1, hidden, latent])
+    self.enc2 = mlp([d2, hidden, latent])
+    self.enc_intra1 = mlp([2 * d1, hidden, latent])
+    self.enc_intra2 = mlp([2 * d2, hidden, latent])
+    self.enc_inter = mlp([d1 + d2, hidden, latent])
+    self.kinds = units
+    self.units = nn.ModuleList(Unit(latent, hidden, k == "inter") for k in units)
+    self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+  def forward(self, g):
+    n1 = g["nodes1"].shape[0]
+    nodes = torch.cat([self.enc1(g["nodes1"]), self.enc2(g["nodes2"])])
+    s1, r1, s2, r2 = g["intra1_s"], g["intra1_r"], g["intra2_s"], g["intra2_r"]
+    intra_edges = torch.cat([
+        self.enc_intra1(torch.cat([g["nodes1"][s1], g["nodes1"][r1]], 1)),
+        self.enc_intra2(torch.cat([g["nodes2"][s2], g["nodes2"][r2]], 1))])
+    intra_s, intra_r = torch.cat([s1, s2 + n1]), torch.cat([r1, r2 + n1])
+    inter_s, inter_r = g["inter_s"], g["inter_r"] + n1
+    inter_edges = self.enc_inter(torch.cat([g["nodes1"][g["inter_s"]],
+                                            g["nodes2"][g["inter_r"]]], 1))
+    for kind, unit in zip(self.kinds, self.units):
+      if kind == "intra":
+        nodes, intra_edges = unit(nodes, intra_edges, intra_s, intra_r)
+      else:
+        nodes, inter_edges = unit(nodes, inter_edges, inter_s, inter_r)
+    return self.decoder(inter_edges)[:, 0]
+
+
+def make_train_step(graph_np: dict, threads: int | None = None):
+  """graph_np: numpy arrays of an xmjax CrossModalGraph; returns step()."""
+  if threads:
+    torch.set_num_threads(threads)
+  g = {
+      "nodes1": torch.as_tensor(graph_np["nodes1"]), "nodes2": torch.as_tensor(graph_np["nodes2"]),
+      "intra1_s": torch.as_tensor(graph_np["intra1_s"]).long(),
+      "intra1_r": torch.as_tensor(graph_np["intra1_r"]).long(),
+      "intra2_s": torch.as_tensor(graph_np["intra2_s"]).long(),
+      "intra2_r": torch.as_tensor(graph_np["intra2_r"]).long(),
+      "inter_s": torch.as_tensor(graph_np["inter_s"]).long(),
+      "inter_r": torch.as_tensor(graph_np["inter_r"]).long(),
+  }
+  targets = torch.as_tensor(graph_np["targets"])
+  model = RRNetTorch(g["nodes1"].shape[1], g["nodes2"].shape[1])
+  opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+  loss_fn = nn.BCEWithLogitsLoss()
+
+  def step():
+    opt.zero_grad(set_to_none=True)
+    loss = loss_fn(model(g), targets)
+    loss.backward()
+    opt.step()
+    return float(loss)
+
+  return step

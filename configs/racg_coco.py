@@ -1,0 +1,22 @@
+"""RACG on MS-COCO in the SCAN precomp layout (racg.md, table II).
+
+    python launch/train.py --config=configs/racg_coco.py --workdir=/tmp/xmjax/racg_coco \
+      --config.data.dir=/data/coco_precomp
+
+As configs/racg_flickr30k.py, evaluated on `testall` (5000 images): the 5K
+results (`racg/...`) and the mean over the five 1000-image folds
+(`racg/1k_...`).
+"""
+
+import importlib.util
+import os
+
+_spec = importlib.util.spec_from_file_location(
+    "racg_flickr30k",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "racg_flickr30k.py"))
+racg_flickr30k = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(racg_flickr30k)
+
+
+def get_config():
+  return racg_flickr30k.get_config("coco")

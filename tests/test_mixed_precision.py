@@ -1,0 +1,102 @@
+"""`--config.dtype=bfloat16`: compute in bfloat16, parameters, optimizer
+state, losses and aggregation accumulators in float32; training still works
+and stays close to float32."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from test_rrnet_model import _problem
+from xmjax.data.scenes import scenes_split
+from xmjax.data.text import NUM_POS
+from xmjax.models import RRNet, bce_loss
+from xmjax.models.cnn import make_baseline
+from xmjax.models.racg import RACG
+from xmjax.nn.aggregation import aggregate_edges
+from xmjax.train import optim
+from xmjax.train.experiments.rrnet_classification import baseline_train_step
+from xmjax.train.state import create_train_state
+
+
+def dtypes(tree):
+  return {x.dtype for x in jax.tree.leaves(tree)}
+
+
+def train_rrnet(dtype, steps=150):
+  graph, _ = _problem(n=60, c=6, seed=3)
+  model = RRNet(latent=16, hidden=16, units="intra,inter", dtype=dtype)
+  params = model.init(jax.random.key(3), graph)
+  tx = optax.adam(1e-2)
+  opt = tx.init(params)
+
+  @jax.jit
+  def step(params, opt):
+    loss, grads = jax.value_and_grad(
+        lambda p: bce_loss(model.apply(p, graph), graph.inter_targets, graph.inter_mask))(params)
+    updates, opt = tx.update(grads, opt, params)
+    return optax.apply_updates(params, updates), opt, loss
+
+  losses = []
+  for _ in range(steps):
+    params, opt, loss = step(params, opt)
+    losses.append(float(loss))
+  return params, opt, losses
+
+
+def test_rrnet_in_bfloat16_trains_like_float32():
+  params16, opt16, losses16 = train_rrnet(jnp.bfloat16)
+  _, _, losses32 = train_rrnet(jnp.float32)
+  assert dtypes(params16) == {jnp.dtype(jnp.float32)}
+  assert dtypes(opt16) <= {jnp.dtype(jnp.float32), jnp.dtype(jnp.int32)}
+  assert np.isfinite(losses16).all() and losses16[-1] < 0.3 * losses16[0]
+  assert abs(losses16[-1] - losses32[-1]) < 0.05, (losses16[-1], losses32[-1])
+
+
+def test_aggregation_accumulates_in_float32():
+  # 4096 bf16 ones summed onto one node: exact in float32, not in bfloat16 (8-bit mantissa).
+  edges = jnp.full((4096, 2), 1.0 + 2 ** -7, jnp.bfloat16)
+  zeros = jnp.zeros(4096, jnp.int32)
+  total = aggregate_edges(edges, zeros, zeros, 1, "sum")
+  assert total.dtype == jnp.float32
+  np.testing.assert_allclose(total[0], 2 * 4096 * (1 + 2 ** -7), rtol=1e-6)
+
+
+def test_resnet_baseline_step_in_bfloat16_stays_close():
+  rng = np.random.default_rng(0)
+  images = jnp.asarray(rng.integers(0, 256, (32, 32, 32, 3)), jnp.uint8)
+  labels = jnp.asarray(rng.integers(0, 10, 32), jnp.int32)
+  stats = (jnp.full((3,), 120.0), jnp.full((3,), 60.0))
+  losses = {}
+  for dtype in (jnp.float32, jnp.bfloat16):
+    model = make_baseline("resnet18", 10, dtype, width=0.0625)
+    variables = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
+    state = create_train_state(model.apply, variables["params"],
+                               optim.make_optimizer(optim.optimizer_config(learning_rate=0.05), 10),
+                               variables["batch_stats"])
+    step = jax.jit(functools.partial(baseline_train_step.__wrapped__, crop_padding=4, flip=True))
+    history = []
+    for i in range(4):
+      state, metrics = step(state, images, labels, jnp.arange(16) + 16 * (i % 2),
+                            jax.random.key(1), stats)
+      history.append(float(metrics["loss"]))
+    assert dtypes(state.params) == dtypes(state.batch_stats) == {jnp.dtype(jnp.float32)}
+    losses[dtype] = history
+  np.testing.assert_allclose(losses[jnp.bfloat16], losses[jnp.float32], atol=0.1)
+
+
+def test_racg_scores_in_bfloat16_are_close_to_float32():
+  images, captions, vocab = scenes_split(4, feature_dim=16, seed=3)
+  c = captions.take(np.arange(0, 40, 5))
+  i = images.take(c.image_index)
+  args = (i.regions, i.boxes, i.region_mask, c.tokens, c.pos, c.heads, c.lengths, c.link_mask())
+  kwargs = dict(vocab_size=len(vocab), num_pos=NUM_POS, joint_dim=32, position_dim=8,
+                word_dim=16, pos_dim=4, num_heads=4, image_block=4)
+  variables = RACG(**kwargs).init(jax.random.key(0), *args)
+  s32 = RACG(**kwargs).apply(variables, *args)
+  s16 = RACG(dtype=jnp.bfloat16, **kwargs).apply(variables, *args)
+  assert s16.dtype == jnp.float32
+  np.testing.assert_allclose(s16, s32, atol=0.05)
+  assert np.corrcoef(np.ravel(s16), np.ravel(s32))[0, 1] > 0.95

@@ -1,0 +1,228 @@
+"""RACG: the factored per-pair score against the paper's equations written out
+literally, the loss, R@K and re-ranking against brute force, the SCAN loader
+and its bad input, and the experiment end to end."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import load_config, set_fields
+from scan_files import write_scan_dir
+from xmjax import InputError
+from xmjax import metrics
+from xmjax.data import scan as scan_lib
+from xmjax.data.scenes import scenes_split
+from xmjax.data.text import NUM_POS
+from xmjax.models.racg import RACG, triplet_loss
+from xmjax.train import train_and_evaluate
+from xmjax.train.experiments import racg_retrieval
+
+
+def tiny_model(vocab_size, **kw):
+  return RACG(vocab_size=vocab_size, num_pos=NUM_POS, joint_dim=32, position_dim=8, word_dim=16,
+              pos_dim=4, num_heads=4, image_block=3, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_batch():
+  images, captions, vocab = scenes_split(4, feature_dim=16, seed=3)
+  rows = np.arange(0, 40, 5)[:6]
+  c = captions.take(rows)
+  i = images.take(c.image_index)
+  args = (i.regions, i.boxes, i.region_mask, c.tokens, c.pos, c.heads, c.lengths, c.link_mask())
+  return args, len(vocab)
+
+
+def literal_pair_score(params, h_r, h_w, region_mask, word_mask, link, heads, cross=True,
+                       temperature=4.0, num_heads=4):
+  """Eq. 5-20 for one pair, node by node, with explicit neighbour sets."""
+  p = jax.tree.map(np.asarray, params)
+  dense = lambda x, layer: x @ layer["kernel"] + layer.get("bias", 0.0)
+  regions = [r for r in range(len(h_r)) if region_mask[r]]
+  words = [w for w in range(len(h_w)) if word_mask[w]]
+  nodes = [("r", r) for r in regions] + [("w", w) for w in words]
+  feature = lambda node: h_r[node[1]] if node[0] == "r" else h_w[node[1]]
+  n = len(nodes)
+
+  def softmax_over(i_node, neighbours, maps):
+    logits = np.array([dense(feature(i_node), p[maps]["kappa"]) @ dense(feature(k), p[maps]["mu"])
+                       for k in neighbours])
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+  c = []
+  for node in nodes:
+    groups = []
+    if node[0] == "r":
+      groups.append(([("r", r) for r in regions], "visual_maps"))
+      if cross and any(link[w] for w in words):
+        groups.append(([("w", w) for w in words if link[w]], "cross_maps"))
+    else:
+      w = node[1]
+      deps = [("w", k) for k in words if k == w or heads[w] == k or heads[k] == w]
+      groups.append((deps, "text_maps"))
+      if cross and link[w]:
+        groups.append(([("r", r) for r in regions], "cross_maps"))
+    total = 0.0
+    for neighbours, maps in groups:
+      for a, k in zip(softmax_over(node, neighbours, maps), neighbours):
+        total = total + (a * dense(feature(k), p["w1"])) @ p["w2"]["kernel"] \
+            + feature(node) @ p["w2"]["kernel"]
+    v = total / n + p["gcn_bias"]
+    c.append(v / np.linalg.norm(v))
+  c = np.array(c)
+
+  def side_scores(h, side):
+    out = []
+    for x in h:
+      xn = x / np.linalg.norm(x)
+      logits = temperature * (c @ xn)
+      w = np.exp(logits - logits.max())
+      r = (w / w.sum()) @ c
+      xs, rs = x.reshape(num_heads, -1), r.reshape(num_heads, -1)
+      cos = (xs * rs).sum(1) / (np.linalg.norm(xs, axis=1) * np.linalg.norm(rs, axis=1))
+      hidden = np.tanh(cos @ p[f"{side}_fc1_kernel"] + p[f"{side}_fc1_bias"])
+      out.append((hidden @ p[f"{side}_fc2_kernel"] + p[f"{side}_fc2_bias"])[0])
+    return np.mean(out)
+
+  return 0.5 * (side_scores(h_r[regions], "image") + side_scores(h_w[words], "text"))
+
+
+@pytest.mark.parametrize("cross", [True, False])
+def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross):
+  args, vocab_size = tiny_batch
+  model = tiny_model(vocab_size, cross_graph=cross)
+  variables = model.init(jax.random.key(0), *args)
+  scores = np.asarray(model.apply(variables, *args))
+  images = model.apply(variables, *args[:3], method=RACG.encode_images)
+  captions = model.apply(variables, *args[3:], method=RACG.encode_captions)
+  for i, t in [(0, 0), (1, 4), (5, 2)]:
+    expected = literal_pair_score(
+        variables["params"], np.asarray(images.h[i], np.float64),
+        np.asarray(captions.h[t], np.float64), args[2][i], np.asarray(captions.mask[t]),
+        np.asarray(captions.link[t]), args[5][t], cross=cross)
+    np.testing.assert_allclose(scores[i, t], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_blocks_padding_and_the_cross_graph(tiny_batch):
+  args, vocab_size = tiny_batch
+  model = tiny_model(vocab_size)
+  variables = model.init(jax.random.key(1), *args)
+  scores = model.apply(variables, *args)
+  unblocked = model.clone(image_block=0).apply(variables, *args)
+  np.testing.assert_allclose(scores, unblocked, rtol=1e-5, atol=1e-6)
+  # Extra padding words (length unchanged) change nothing.
+  padded = list(args)
+  for k in (3, 4, 5, 7):
+    pad_value = -1 if k == 5 else 0
+    padded[k] = np.pad(args[k], ((0, 0), (0, 4)), constant_values=pad_value)
+  np.testing.assert_allclose(model.apply(variables, *padded), scores, rtol=1e-5, atol=1e-6)
+  no_cross = model.clone(cross_graph=False).apply(variables, *args)
+  assert np.abs(np.asarray(no_cross) - np.asarray(scores)).max() > 1e-4
+
+
+def test_triplet_loss_matches_its_closed_form():
+  scores = np.array([[0.9, 0.5, 0.1], [0.2, 0.6, 0.65], [0.3, 0.0, 0.8]], np.float32)
+  loss, parts = triplet_loss(scores, np.eye(3, dtype=bool), margin=0.2, aux_weight=0.2,
+                             beta=0.7, gamma=0.3)
+  # hardest caption per image: .5, .65, .3; hardest image per caption: .3, .5, .65
+  main = sum(max(0, 0.2 - s + h) for s, h in zip((0.9, 0.6, 0.8), (0.5, 0.65, 0.3))) + \
+      sum(max(0, 0.2 - s + h) for s, h in zip((0.9, 0.6, 0.8), (0.3, 0.5, 0.65)))
+  aux = sum(max(0, h - 0.3) for h in (0.5, 0.65, 0.3, 0.3, 0.5, 0.65)) + \
+      sum(max(0, 0.7 - s) for s in (0.9, 0.6, 0.8))
+  np.testing.assert_allclose(parts["main_loss"], main, rtol=1e-6)
+  np.testing.assert_allclose(loss, main + 0.2 * aux, rtol=1e-6)
+
+
+def brute_ranks(sims):
+  i2t = [min(int(np.flatnonzero(np.argsort(-row, kind="stable") == c)[0])
+             for c in range(5 * i, 5 * i + 5)) for i, row in enumerate(sims)]
+  t2i = [int(np.flatnonzero(np.argsort(-sims[:, c], kind="stable") == c // 5)[0])
+         for c in range(sims.shape[1])]
+  return np.array(i2t), np.array(t2i)
+
+
+def test_recall_and_reranking_equal_brute_force():
+  rng = np.random.default_rng(0)
+  sims = np.round(rng.standard_normal((30, 150)), 1)     # with ties
+  i2t, t2i = metrics.retrieval_ranks(sims)
+  expected = brute_ranks(sims)
+  np.testing.assert_array_equal(i2t, expected[0])
+  np.testing.assert_array_equal(t2i, expected[1])
+  r = metrics.recall_at_k(sims)
+  assert r["i2t_r5"] == 100 * np.mean(expected[0] < 5)
+  assert r["rsum"] == pytest.approx(sum(r[f"{m}_r{k}"] for m in ("i2t", "t2i") for k in (1, 5, 10)))
+  assert r["t2i_medr"] == np.floor(np.median(expected[1])) + 1
+  reranked = metrics.rerank_i2t(sims, k1=15)
+  for i in (0, 7, 29):
+    top = np.argsort(-sims[i], kind="stable")
+    position = [int(np.flatnonzero(np.argsort(-sims[:, j], kind="stable") == i)[0])
+                for j in top[:15]]
+    new_order = np.argsort(-reranked[i], kind="stable")
+    np.testing.assert_array_equal(new_order[:15], top[:15][np.argsort(position, kind="stable")])
+    np.testing.assert_array_equal(new_order[15:], top[15:])
+  perfect = np.kron(np.eye(30), np.ones((1, 5))) + 0.01 * rng.random((30, 150))
+  assert metrics.recall_at_k(perfect)["rsum"] == 600.0
+  coco = metrics.coco_recall(np.kron(np.eye(10), np.ones((1, 5))), fold_images=5)
+  assert coco["1k_rsum"] == coco["5k_rsum"] == 600.0
+
+
+# ---------------------------------------------------------------------------
+# SCAN layout
+
+
+def tiny_scan_config(directory, **overrides):
+  config = load_config("racg_flickr30k")
+  return set_fields(config, **{
+      "data.dir": str(directory), "model.joint_dim": 32, "model.position_dim": 8,
+      "model.word_dim": 16, "model.pos_dim": 4, "model.num_heads": 4, "model.image_block": 4,
+      "model.eval_image_block": 4, "model.eval_caption_block": 16, "train.batch_size": 20,
+      "train.num_epochs": 1, "log_every": 2, **overrides})
+
+
+def test_flickr30k_config_runs_on_the_scan_layout_and_ensembles(tmp_path):
+  directory = write_scan_dir(tmp_path / "f30k")
+  results = train_and_evaluate(tiny_scan_config(directory), str(tmp_path / "run"))
+  for key in ("i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "rsum"):
+    assert 0 <= results[f"racg/{key}"] <= (600 if key == "rsum" else 100)
+    assert f"racg_rerank/{key}" in results
+  assert results["text_graph"] == "chain (no parser)"
+  sims = np.load(tmp_path / "run" / "racg" / "similarity.npy")
+  assert sims.shape == (8, 40)
+  assert results["racg/rsum"] == pytest.approx(metrics.recall_at_k(sims)["rsum"])
+  # Ensemble ("*" rows): the mean of two runs' similarity matrices.
+  other = tmp_path / "other" / "racg"
+  other.mkdir(parents=True)
+  np.save(other / "similarity.npy", -sims)
+  config = tiny_scan_config(directory)
+  ensemble = racg_retrieval.ensemble_results(config, [str(tmp_path / "run"), str(tmp_path / "other")])
+  assert ensemble["racg_ensemble/rsum"] == pytest.approx(metrics.recall_at_k(0 * sims)["rsum"])
+
+
+def test_scan_captions_with_unknown_words_are_counted(tmp_path, caplog):
+  directory = write_scan_dir(tmp_path, drop_words=("cube",))
+  vocab = scan_lib.load_vocabulary(scan_lib.find_vocabulary(str(directory)))
+  _, captions, info = scan_lib.load_scan_split(str(directory), "test", vocab)
+  with open(os.path.join(directory, "test_caps.txt")) as f:
+    expected = sum(line.split().count("cube") for line in f)
+  assert info["unknown_tokens"] == expected > 0
+  assert (captions.tokens == vocab.unk).sum() == expected
+  assert "mapped to <unk>" in caplog.text
+
+
+@pytest.mark.parametrize("override,match", [
+    ({"test_caps": ["a red cube above a blue ball"] * 33},
+     r"test_ims\.npy: 8 images for 33 captions in .*test_caps\.txt; expected 5 captions per image"),
+    ({"test_ims_bbx": np.full((8, 36, 4), 700.0, np.float32)},
+     r"test_ims_bbx\.npy: box \[700\.0, 700\.0, 700\.0, 700\.0\] of image row 0 region 0 lies outside its image"),
+    ({"test_ims": np.full((8, 36, 32), np.nan, np.float32)},
+     r"test_ims\.npy: NaN/Inf region features in image row 0"),
+])
+def test_bad_scan_files_are_named(tmp_path, override, match):
+  directory = write_scan_dir(tmp_path / "f30k", **override)
+  with pytest.raises(InputError, match=match):
+    train_and_evaluate(tiny_scan_config(directory), str(tmp_path / "run"))
+  assert not (tmp_path / "run" / "racg" / "checkpoints").exists()
