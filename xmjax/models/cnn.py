@@ -100,9 +100,14 @@ class ResNet(nn.Module):
       for i in range(num_blocks):
         x = self.block(_channels(64 * 2 ** stage, self.width),
                        strides=2 if stage > 0 and i == 0 else 1, conv=conv, norm=norm)(x)
-    features = jnp.mean(x, axis=(1, 2))
-    logits = nn.Dense(self.num_classes, dtype=self.dtype)(features)
-    return logits.astype(jnp.float32), features.astype(jnp.float32)
+    return _pool_and_classify(x, self.num_classes, self.dtype)
+
+
+def _pool_and_classify(x, num_classes, dtype):
+  """Global average pool -> (logits, features), both float32."""
+  features = jnp.mean(x, axis=(1, 2))
+  logits = nn.Dense(num_classes, dtype=dtype)(features)
+  return logits.astype(jnp.float32), features.astype(jnp.float32)
 
 
 class InvertedResidual(nn.Module):
@@ -147,9 +152,7 @@ class MobileNetV2(nn.Module):
         x = InvertedResidual(_channels(channels, self.width), strides if i == 0 else 1,
                              expansion, conv=conv, norm=norm)(x)
     x = nn.relu6(norm()(conv(_channels(1280, self.width), (1, 1))(x)))
-    features = jnp.mean(x, axis=(1, 2))
-    logits = nn.Dense(self.num_classes, dtype=self.dtype)(features)
-    return logits.astype(jnp.float32), features.astype(jnp.float32)
+    return _pool_and_classify(x, self.num_classes, self.dtype)
 
 
 BASELINES = {

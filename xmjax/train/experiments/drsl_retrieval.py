@@ -27,14 +27,10 @@ from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, save_config)
+from xmjax.train.state import (BatchStatsTrainState, TrainState, check_known_fields, compute_dtype,
+                               save_config)
 
 log = logging.getLogger("xmjax")
-
-
-class BatchNormTrainState(TrainState):
-  """TrainState plus batch-norm statistics (empty when the model has none)."""
-  batch_stats: Any = None
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -88,7 +84,7 @@ def make_model(config, data, image_role, text_role) -> DRSL:
 
 
 @functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
-def drsl_train_step(state: BatchNormTrainState, images, image_labels, texts, text_labels,
+def drsl_train_step(state: BatchStatsTrainState, images, image_labels, texts, text_labels,
                     image_rows, text_rows, reduction: str = "sum"):
   """One step on a batch of images and a batch of texts (every pair scored)."""
   x_i, y_i = images[image_rows], image_labels[image_rows]
@@ -110,7 +106,7 @@ def drsl_train_step(state: BatchNormTrainState, images, image_labels, texts, tex
 
 
 @jax.jit
-def drsl_scores(state: BatchNormTrainState, images, texts):
+def drsl_scores(state: BatchStatsTrainState, images, texts):
   """All (image, text) relation scores: each item embedded once, pairs in tiles."""
   variables = {"params": state.params}
   if state.batch_stats:
@@ -121,17 +117,17 @@ def drsl_scores(state: BatchNormTrainState, images, texts):
 
 
 @jax.jit
-def drsl_valid_metrics(state: BatchNormTrainState, images, image_labels, texts, text_labels):
+def drsl_valid_metrics(state: BatchStatsTrainState, images, image_labels, texts, text_labels):
   """Mean squared ||R - S|| over every validation pair (a validation curve)."""
   return {"pair_mse": drsl_loss(drsl_scores(state, images, texts), image_labels, text_labels,
                                 "mean")}
 
 
-def init_state(config, model, data, image_role, text_role, num_steps) -> BatchNormTrainState:
+def init_state(config, model, data, image_role, text_role, num_steps) -> BatchStatsTrainState:
   sample_i = jnp.asarray(data.features("train", image_role)[:2])
   sample_t = jnp.asarray(data.features("train", text_role)[:2])
   variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 5), sample_i, sample_t)
-  state = BatchNormTrainState.create(
+  state = BatchStatsTrainState.create(
       apply_fn=model.apply, params=variables["params"],
       tx=optim.make_optimizer(config.train.optimizer, num_steps),
       batch_stats=variables.get("batch_stats", flax.core.FrozenDict()))
