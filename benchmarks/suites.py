@@ -91,13 +91,12 @@ SUITES = {"rrnet": rrnet_suite, "knn": knn_suite}
 
 
 def torch_available() -> bool:
-  try:
-    import torch  # noqa: F401
+  import importlib.util
+  if importlib.util.find_spec("torch") is not None:
     return True
-  except ImportError:
-    print("  (PyTorch not installed: reference rows skipped; pip install -e '.[bench]')",
-          file=sys.stderr)
-    return False
+  print("  (PyTorch not installed: reference rows skipped; pip install -e '.[bench]')",
+        file=sys.stderr)
+  return False
 
 
 def torch_impl() -> str:
@@ -252,7 +251,6 @@ def resnet_suite(quick: bool) -> list[Record]:
   """Flax ResNet18 (CIFAR) training step: SGD + momentum + weight decay, random
   crop and flip on device, float32 and bfloat16 (float32 params). Quick: a
   quarter of the width and batch 32; full: the real network, batch 128."""
-  import ml_collections
   from xmjax.models.cnn import make_baseline
   from xmjax.train import optim
   from xmjax.train.experiments.rrnet_classification import baseline_train_step

@@ -1,5 +1,8 @@
 """Run in a subprocess with 8 forced host devices: each sharded run must equal
-the single-device run (to float32 round-off). Prints one JSON line."""
+the single-device run (to float32 round-off). Prints one JSON line.
+
+    multidevice_check.py WORKDIR [NAME ...]   (default: every check)
+"""
 
 import json
 import os
@@ -35,7 +38,11 @@ configs = {
         "model.hidden": (64, 64), "model.code_dim": 16}),
 }
 report = {}
-for name, config in configs.items():
+import time
+names = sys.argv[2:] or list(configs)
+for name in names:
+  config = configs[name]
+  start = time.time()
   results = {}
   for devices in (1, 8):
     config.mesh.data = devices
@@ -46,4 +53,5 @@ for name, config in configs.items():
     sims = [np.load(os.path.join(workdir, f"racg_{d}", "racg", "similarity.npy")) for d in (1, 8)]
     diffs["similarity"] = float(np.abs(sims[0] - sims[1]).max())
   report[name] = max(diffs.values())
+  print(name, round(time.time() - start, 1), file=sys.stderr)  # where the test's time goes
 print(json.dumps(report))

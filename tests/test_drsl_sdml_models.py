@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from xmjax.models import DSAE, drsl_loss, orthogonal_projection, sdml_loss

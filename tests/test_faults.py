@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, load_config, set_fields, short_digits_config
+from conftest import ROOT, load_config, short_digits_config
 from xmjax.train import train_and_evaluate
 from xmjax.train.loop import FAULT_ENV
 
@@ -155,47 +155,3 @@ def test_sweep_over_candidates_shares_the_baseline_and_plots(tmp_path):
   assert (tmp_path / "plots" / "sweep_rrnet.num_candidates.png").exists()
   with open(tmp_path / "sweep.json") as f:
     assert [p["value"] for p in json.load(f)["points"]] == [1, 4]
-
-
-def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-  env.pop(FAULT_ENV, None)
-  result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
-                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=900)
-  assert result.returncode == 0, result.stderr[-3000:]
-  max_differences = json.loads(result.stdout.strip().splitlines()[-1])
-  assert set(max_differences) == {"cifar_resnet_batchnorm", "racg", "drsl", "sdml"}
-  for name, difference in max_differences.items():
-    assert difference < 1e-3, (name, difference)   # float32 round-off through training
-
-
-def test_two_process_run_on_localhost_equals_one_process(tmp_path):
-  """jax.distributed over two CPU processes (one device each, gloo
-  collectives): the same results as one process, one results file, one
-  checkpoint directory written through orbax from both processes."""
-  import socket
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    port = s.getsockname()[1]
-  env = dict(os.environ)
-  env.pop(FAULT_ENV, None)
-  env.pop("XLA_FLAGS", None)
-  overrides = ["--config.train.num_epochs=1", "--config.train.batch_size=96"]
-  procs = [subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, "launch", "train.py"), "--config=configs/drsl_mfeat.py",
-       f"--workdir={tmp_path / 'two'}", *overrides, f"--coordinator_address=localhost:{port}",
-       "--num_processes=2", f"--process_id={i}"],
-      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-      for i in range(2)]
-  outputs = [p.communicate(timeout=600) for p in procs]
-  for p, (_, err) in zip(procs, outputs):
-    assert p.returncode == 0, err[-3000:]
-  single = train_and_evaluate(set_fields(load_config("drsl_mfeat"), **{
-      "train.num_epochs": 1, "train.batch_size": 96}), str(tmp_path / "one"))
-  with open(tmp_path / "two" / "results.json") as f:
-    two = json.load(f)
-  for key, value in single.items():
-    if isinstance(value, float):
-      assert abs(two[key] - value) < 1e-3, (key, two[key], value)
-  assert os.listdir(tmp_path / "two" / "drsl" / "checkpoints") == ["14"]

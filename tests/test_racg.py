@@ -2,7 +2,6 @@
 literally, the loss, R@K and re-ranking against brute force, the SCAN loader
 and its bad input, and the experiment end to end."""
 
-import json
 import os
 
 import jax

@@ -3,7 +3,6 @@ layouts: CIFAR through mock TFDS, ESC fold features, FilmTrust/Ciao ratings;
 and their bad input."""
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp

@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from xmjax.data.text import Captions, Vocabulary, pack_captions
+from xmjax.data.text import Vocabulary, pack_captions
 
 SHAPES = ("cube", "ball", "cylinder", "cone", "ring", "pyramid")
 COLOURS = ("red", "blue", "green", "yellow", "purple", "white")

@@ -31,7 +31,6 @@ blocks of eq. 10 (the paper's ablation).
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
 import flax.linen as nn

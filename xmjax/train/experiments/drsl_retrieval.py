@@ -27,7 +27,7 @@ from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training
-from xmjax.train.state import (BatchStatsTrainState, TrainState, check_known_fields, compute_dtype,
+from xmjax.train.state import (BatchStatsTrainState, check_known_fields, compute_dtype,
                                save_config)
 
 log = logging.getLogger("xmjax")

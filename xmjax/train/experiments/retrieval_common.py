@@ -95,19 +95,43 @@ def _paired_rows(data: RetrievalData, a: str, b: str, seed: int):
   return rows_a, rows_b
 
 
+def fit_cca(xa: np.ndarray, xb: np.ndarray, components: int, ridge: float = 1e-4):
+  """Linear CCA in closed form: whiten each view (covariance + ridge * mean
+  variance on the diagonal), SVD of the whitened cross-covariance; returns
+  (mean_a, W_a, mean_b, W_b) with W (d, components), each canonical variate
+  scaled by its canonical correlation so the cosine of the common space
+  weights well-correlated directions more (Gong et al., IJCV 2014). The
+  canonical directions equal scikit-learn's iterative NIPALS where that
+  converges; this takes milliseconds."""
+  xa, xb = np.asarray(xa, np.float64), np.asarray(xb, np.float64)
+  mean_a, mean_b = xa.mean(0), xb.mean(0)
+  xa, xb = xa - mean_a, xb - mean_b
+  n = len(xa)
+
+  def inverse_sqrt(cov):
+    cov = cov + ridge * np.trace(cov) / len(cov) * np.eye(len(cov)) + 1e-12 * np.eye(len(cov))
+    values, vectors = np.linalg.eigh(cov)
+    return (vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
+
+  whiten_a, whiten_b = inverse_sqrt(xa.T @ xa / n), inverse_sqrt(xb.T @ xb / n)
+  u, rho, vt = np.linalg.svd(whiten_a @ (xa.T @ xb / n) @ whiten_b, full_matrices=False)
+  weight = rho[:components]
+  return (mean_a, whiten_a @ u[:, :components] * weight, mean_b,
+          whiten_b @ vt[:components].T * weight)
+
+
 def cca_results(data: RetrievalData, modalities: Sequence[str], components: int, seed: int,
                 k: int = 50) -> dict[str, float]:
   """The CCA row of the papers' tables: for each pair of modalities, CCA fit
   on the training split, cosine retrieval of test items in its space."""
-  from sklearn.cross_decomposition import CCA
   spaces = {}
   for a, b in itertools.combinations(modalities, 2):
     rows_a, rows_b = _paired_rows(data, a, b, seed)
     xa, xb = data.features("train", a)[rows_a], data.features("train", b)[rows_b]
     n = min(components, xa.shape[1], xb.shape[1], len(rows_a) - 1)
-    cca = CCA(n_components=n, max_iter=1000, scale=False).fit(xa, xb)
-    za, zb = cca.transform(data.features("test", a), data.features("test", b))
-    spaces[(a, b)] = {a: za, b: zb}
+    mean_a, w_a, mean_b, w_b = fit_cca(xa, xb, n)
+    spaces[(a, b)] = {a: (data.features("test", a) - mean_a) @ w_a,
+                      b: (data.features("test", b) - mean_b) @ w_b}
 
   def similarity(q, t):
     space = spaces.get((q, t)) or spaces[(t, q)]

@@ -29,7 +29,7 @@ import optax
 from xmjax import metrics
 from xmjax.errors import InputError
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
-from xmjax.train import optim, parallel
+from xmjax.train import parallel
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
