@@ -68,7 +68,8 @@ def default_config() -> ml_collections.ConfigDict:
       parser="none",
       max_length=64,          # words kept per caption
       scenes=ml_collections.ConfigDict(dict(
-          train_pairs=400, test_pairs=50, feature_dim=64, max_objects=4, noise=0.3))))
+          train_pairs=400, test_pairs=50, feature_dim=64, max_objects=4, noise=0.3,
+          seed=0))))             # the data's own seed (the model's is config.seed)
   c.model = ml_collections.ConfigDict(dict(
       joint_dim=1024, position_dim=128, word_dim=300, pos_dim=15, num_heads=64,
       temperature=4.0, use_positions=True,
@@ -114,10 +115,11 @@ def load_data(config) -> dict[str, Any]:
   d = config.data
   if d.name == "scenes":
     s = d.scenes
-    kwargs = dict(feature_dim=s.feature_dim, max_objects=s.max_objects, noise=s.noise)
-    train_images, train_caps, vocab = scenes_split(s.train_pairs, seed=config.seed * 0 + 1,
-                                                   **kwargs)
-    test_images, test_caps, _ = scenes_split(s.test_pairs, vocabulary=vocab, seed=2, **kwargs)
+    kwargs = dict(feature_dim=s.feature_dim, max_objects=s.max_objects, noise=s.noise,
+                  vocab_seed=s.seed)
+    train_images, train_caps, vocab = scenes_split(s.train_pairs, seed=2 * s.seed + 1, **kwargs)
+    test_images, test_caps, _ = scenes_split(s.test_pairs, vocabulary=vocab, seed=2 * s.seed + 2,
+                                             **kwargs)
     info = {"parsed": True, "positions": True, "unknown_tokens": 0}
   else:
     vocab = scan_lib.load_vocabulary(scan_lib.find_vocabulary(d.dir, d.vocab))
