@@ -8,14 +8,9 @@ results (`racg/...`) and the mean over the five 1000-image folds
 (`racg/1k_...`).
 """
 
-import importlib.util
-import os
+from xmjax.train.experiments import sibling_config
 
-_spec = importlib.util.spec_from_file_location(
-    "racg_flickr30k",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "racg_flickr30k.py"))
-racg_flickr30k = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(racg_flickr30k)
+racg_flickr30k = sibling_config(__file__, "racg_flickr30k")
 
 
 def get_config():

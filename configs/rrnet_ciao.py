@@ -11,14 +11,9 @@ settings (5 units, hidden 16, SGD 0.01, momentum 0.9, weight decay 5e-4, 500
 steps, mean of 5 random 80/20 splits).
 """
 
-import importlib.util
-import os
+from xmjax.train.experiments import sibling_config
 
-_spec = importlib.util.spec_from_file_location(
-    "rrnet_filmtrust",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrnet_filmtrust.py"))
-rrnet_filmtrust = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rrnet_filmtrust)
+rrnet_filmtrust = sibling_config(__file__, "rrnet_filmtrust")
 
 
 def get_config():

@@ -7,13 +7,9 @@ on TFDS `cifar100` (fine labels), with the paper's CIFAR-100 graph: k1 = 20,
 k2 = 3, K = 15.
 """
 
-import importlib.util
-import os
+from xmjax.train.experiments import sibling_config
 
-_spec = importlib.util.spec_from_file_location(
-    "rrnet_cifar", os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrnet_cifar.py"))
-rrnet_cifar = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rrnet_cifar)
+rrnet_cifar = sibling_config(__file__, "rrnet_cifar")
 
 
 def get_config():

@@ -8,13 +8,9 @@ and the paper's ESC-50 graph: k1 = 10, k2 = 2, K = 20 (paper optimizer: SGD
 lr 0.1; here Adam 1e-3 as for ESC-10).
 """
 
-import importlib.util
-import os
+from xmjax.train.experiments import sibling_config
 
-_spec = importlib.util.spec_from_file_location(
-    "rrnet_esc10", os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrnet_esc10.py"))
-rrnet_esc10 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rrnet_esc10)
+rrnet_esc10 = sibling_config(__file__, "rrnet_esc10")
 
 
 def get_config():

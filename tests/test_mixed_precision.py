@@ -7,12 +7,10 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from test_rrnet_model import _problem
+from test_rrnet_model import train_on_problem
 from xmjax.data.scenes import scenes_split
 from xmjax.data.text import NUM_POS
-from xmjax.models import RRNet, bce_loss
 from xmjax.models.cnn import make_baseline
 from xmjax.models.racg import RACG
 from xmjax.nn.aggregation import aggregate_edges
@@ -25,30 +23,9 @@ def dtypes(tree):
   return {x.dtype for x in jax.tree.leaves(tree)}
 
 
-def train_rrnet(dtype, steps=150):
-  graph, _ = _problem(n=60, c=6, seed=3)
-  model = RRNet(latent=16, hidden=16, units="intra,inter", dtype=dtype)
-  params = model.init(jax.random.key(3), graph)
-  tx = optax.adam(1e-2)
-  opt = tx.init(params)
-
-  @jax.jit
-  def step(params, opt):
-    loss, grads = jax.value_and_grad(
-        lambda p: bce_loss(model.apply(p, graph), graph.inter_targets, graph.inter_mask))(params)
-    updates, opt = tx.update(grads, opt, params)
-    return optax.apply_updates(params, updates), opt, loss
-
-  losses = []
-  for _ in range(steps):
-    params, opt, loss = step(params, opt)
-    losses.append(float(loss))
-  return params, opt, losses
-
-
 def test_rrnet_in_bfloat16_trains_like_float32():
-  params16, opt16, losses16 = train_rrnet(jnp.bfloat16)
-  _, _, losses32 = train_rrnet(jnp.float32)
+  params16, opt16, losses16 = train_on_problem(jnp.bfloat16)
+  _, _, losses32 = train_on_problem(jnp.float32)
   assert dtypes(params16) == {jnp.dtype(jnp.float32)}
   assert dtypes(opt16) <= {jnp.dtype(jnp.float32), jnp.dtype(jnp.int32)}
   assert np.isfinite(losses16).all() and losses16[-1] < 0.3 * losses16[0]
