@@ -11,9 +11,9 @@ re-ranked `racg_rerank/`), `racg_no_cross/rsum`. The model is scaled down
 (joint 128, 16 heads) for the small inputs and trained with Adam 1e-3,
 batch 40 (paper: 2e-4, batch 80); the loss and evaluation are the paper's.
 
-Measured (2 CPU cores, seed 0, 220 s for both models): racg/rsum 560.0,
-racg_no_cross/rsum 575.6 (chance is about 32): on these scenes the ablation
-without the cross graph is ahead; see README "RACG".
+Measured (2 CPU cores, seed 0, about 4 minutes for both models): racg/rsum
+572.0, racg_no_cross/rsum 568.8 (chance is about 32); after i2t re-ranking
+577.0 vs 580.8. A small margin on one seed; see README "RACG".
 """
 
 from xmjax.train.experiments import racg_retrieval

@@ -36,7 +36,7 @@ def tiny_batch():
 
 
 def literal_pair_score(params, h_r, h_w, region_mask, word_mask, link, heads, cross=True,
-                       temperature=4.0, num_heads=4):
+                       temperature=4.0, num_heads=4, literal_scale=True):
   """Eq. 5-20 for one pair, node by node, with explicit neighbour sets."""
   p = jax.tree.map(np.asarray, params)
   dense = lambda x, layer: x @ layer["kernel"] + layer.get("bias", 0.0)
@@ -67,7 +67,10 @@ def literal_pair_score(params, h_r, h_w, region_mask, word_mask, link, heads, cr
         groups.append(([("r", r) for r in regions], "cross_maps"))
     total = 0.0
     for neighbours, maps in groups:
-      for a, k in zip(softmax_over(node, neighbours, maps), neighbours):
+      weights = softmax_over(node, neighbours, maps)
+      if literal_scale:   # eq. 10's A = block softmax / n
+        weights = weights / n
+      for a, k in zip(weights, neighbours):
         total = total + (a * dense(feature(k), p["w1"])) @ p["w2"]["kernel"] \
             + feature(node) @ p["w2"]["kernel"]
     v = total / n + p["gcn_bias"]
@@ -90,10 +93,10 @@ def literal_pair_score(params, h_r, h_w, region_mask, word_mask, link, heads, cr
   return 0.5 * (side_scores(h_r[regions], "image") + side_scores(h_w[words], "text"))
 
 
-@pytest.mark.parametrize("cross", [True, False])
-def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross):
+@pytest.mark.parametrize("cross,literal_scale", [(True, True), (False, True), (True, False)])
+def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross, literal_scale):
   args, vocab_size = tiny_batch
-  model = tiny_model(vocab_size, cross_graph=cross)
+  model = tiny_model(vocab_size, cross_graph=cross, literal_scale=literal_scale)
   variables = model.init(jax.random.key(0), *args)
   scores = np.asarray(model.apply(variables, *args))
   images = model.apply(variables, *args[:3], method=RACG.encode_images)
@@ -102,7 +105,7 @@ def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross):
     expected = literal_pair_score(
         variables["params"], np.asarray(images.h[i], np.float64),
         np.asarray(captions.h[t], np.float64), args[2][i], np.asarray(captions.mask[t]),
-        np.asarray(captions.link[t]), args[5][t], cross=cross)
+        np.asarray(captions.link[t]), args[5][t], cross=cross, literal_scale=literal_scale)
     np.testing.assert_allclose(scores[i, t], expected, rtol=1e-4, atol=1e-5)
 
 

@@ -73,6 +73,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict(dict(
       joint_dim=1024, position_dim=128, word_dim=300, pos_dim=15, num_heads=64,
       temperature=4.0, use_positions=True,
+      literal_scale=True,     # eq. 10-11's two 1/n factors as written (False: one)
       image_block=8,          # training: images per rematerialised block of the B x B scores
       eval_image_block=32, eval_caption_block=128))
   c.train = ml_collections.ConfigDict(dict(
@@ -170,7 +171,8 @@ def make_model(config, vocab_size: int, cross_graph: bool = True) -> RACG:
   return RACG(vocab_size=vocab_size, num_pos=NUM_POS, joint_dim=m.joint_dim,
               position_dim=m.position_dim, word_dim=m.word_dim, pos_dim=m.pos_dim,
               num_heads=m.num_heads, temperature=m.temperature, cross_graph=cross_graph,
-              use_positions=m.use_positions, image_block=m.image_block,
+              use_positions=m.use_positions, literal_scale=m.literal_scale,
+              image_block=m.image_block,
               dtype=compute_dtype(config.dtype))
 
 
