@@ -131,20 +131,25 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 def check_rrnet_config(config: ml_collections.ConfigDict) -> None:
   """Checks config.rrnet and config.log_every (shared by the RR-Net experiments)."""
   r = config.rrnet
+  check_rrnet_model(r)
+  if r.label_features not in LABEL_FEATURES:
+    raise InputError(f"config.rrnet.label_features: unknown {r.label_features!r}; "
+                     f"choose one of {LABEL_FEATURES}")
+  check_positive(config, ("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
+                          "rrnet.hidden", "rrnet.pad_multiple", "log_every"))
+
+
+def check_rrnet_model(r: ml_collections.ConfigDict) -> None:
+  """The model and optimizer fields every RR-Net experiment's config.rrnet has."""
   try:
     parse_units(r.units)
   except ValueError as e:
     raise InputError(f"config.rrnet.{e}") from None
   if r.aggregation not in REDUCTIONS:
     raise InputError(f"config.rrnet.aggregation: unknown {r.aggregation!r}; choose one of {REDUCTIONS}")
-  if r.label_features not in LABEL_FEATURES:
-    raise InputError(f"config.rrnet.label_features: unknown {r.label_features!r}; "
-                     f"choose one of {LABEL_FEATURES}")
   if r.loss_reduction not in ("mean", "sum"):
     raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
   check_optimizer("rrnet.optimizer", r.optimizer)
-  check_positive(config, ("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
-                          "rrnet.hidden", "rrnet.pad_multiple", "log_every"))
 
 
 def check_optimizer(field: str, opt: ml_collections.ConfigDict) -> None:

@@ -38,11 +38,10 @@ from xmjax import graph as graph_lib
 from xmjax.data import ratings as ratings_lib
 from xmjax.data.synthetic import RATING_GRID, make_social_ratings
 from xmjax.errors import InputError
-from xmjax.models import RRNet, bce_loss, parse_units
-from xmjax.nn.aggregation import REDUCTIONS
+from xmjax.models import RRNet, bce_loss
 from xmjax.train import optim
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.experiments.rrnet_classification import check_optimizer, check_positive
+from xmjax.train.experiments.rrnet_classification import check_positive, check_rrnet_model
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.plots import plot_training_curves
@@ -96,15 +95,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
   if r.inter not in INTER_MODES:
     raise InputError(f"config.rrnet.inter: unknown {r.inter!r}; choose one of {INTER_MODES}")
-  if r.aggregation not in REDUCTIONS:
-    raise InputError(f"config.rrnet.aggregation: unknown {r.aggregation!r}; choose one of {REDUCTIONS}")
-  if r.loss_reduction not in ("mean", "sum"):
-    raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
-  try:
-    parse_units(r.units)
-  except ValueError as e:
-    raise InputError(f"config.rrnet.{e}") from None
-  check_optimizer("rrnet.optimizer", r.optimizer)
+  check_rrnet_model(r)
   check_positive(config, ("data.num_splits", "rrnet.node_dim", "rrnet.latent", "rrnet.hidden",
                           "rrnet.edge_budget", "rrnet.edge_batch_size", "rrnet.num_steps",
                           "rrnet.checkpoint_every", "log_every"))
