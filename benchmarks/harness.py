@@ -27,6 +27,24 @@ class Record:
   flops: float | None
   flops_per_s: float | None
   peak_memory_bytes: int | None
+  bytes_accessed: float | None = None   # XLA's cost analysis: HBM/DRAM traffic estimate
+  bytes_per_s: float | None = None
+
+
+# Dense peaks of the accelerators we report against: (matmul FLOP/s at the
+# benchmarked precision, memory bytes/s). JAX runs float32 matrix products on
+# NVIDIA tensor cores as TF32 by default, so float32 workloads are compared
+# with the TF32 peak and bfloat16 ones with the BF16 peak. Sources: NVIDIA's
+# H100 SXM5 / H200 data sheets (dense, no sparsity).
+DEVICE_PEAKS = {
+    "NVIDIA H100 80GB HBM3": {"tf32": 494.7e12, "bf16": 989.4e12, "fp32": 66.9e12, "bytes": 3.35e12},
+    "NVIDIA H200": {"tf32": 494.7e12, "bf16": 989.4e12, "fp32": 66.9e12, "bytes": 4.8e12},
+}
+
+
+def device_peaks() -> dict | None:
+  d = jax.devices()[0]
+  return DEVICE_PEAKS.get(getattr(d, "device_kind", ""))
 
 
 def device_line() -> str:
@@ -54,12 +72,13 @@ def time_jitted(fn: Callable, args: tuple, *, suite: str, workload: str, sizes: 
   lowered = fn.lower(*args)
   compiled = lowered.compile()
   compile_s = time.perf_counter() - start
-  flops = None
+  flops = bytes_accessed = None
   try:
     cost = compiled.cost_analysis()
     if isinstance(cost, list):
       cost = cost[0]
     flops = float(cost.get("flops", 0.0)) or None
+    bytes_accessed = float(cost.get("bytes accessed", 0.0)) or None
   except Exception:  # Not every backend reports costs.
     pass
   if analytic_flops is not None:
@@ -79,19 +98,25 @@ def time_jitted(fn: Callable, args: tuple, *, suite: str, workload: str, sizes: 
   return Record(suite=suite, workload=workload, impl=impl, device=device_line(), sizes=sizes,
                 compile_s=compile_s, median_s=median, spread_s=max(times) - min(times),
                 throughput=work_units / median, unit=unit, flops=flops,
-                flops_per_s=(flops / median) if flops else None, peak_memory_bytes=peak)
+                flops_per_s=(flops / median) if flops else None, peak_memory_bytes=peak,
+                bytes_accessed=bytes_accessed,
+                bytes_per_s=(bytes_accessed / median) if bytes_accessed else None)
 
 
 def time_callable(fn: Callable[[], Any], *, suite: str, workload: str, sizes: dict,
                   work_units: float, unit: str, impl: str, repeats: int = 5,
-                  warmup: int = 1) -> Record:
-  """Times an arbitrary callable (e.g. a reference implementation); no compile phase."""
+                  warmup: int = 1, sync: Callable[[], Any] | None = None) -> Record:
+  """Times an arbitrary callable (e.g. a reference implementation); no compile
+  phase. `sync` waits for asynchronous work (torch.cuda.synchronize on a GPU)."""
+  sync = sync or (lambda: None)
   for _ in range(warmup):
     fn()
+  sync()
   times = []
   for _ in range(repeats):
     t = time.perf_counter()
     fn()
+    sync()
     times.append(time.perf_counter() - t)
   median = statistics.median(times)
   return Record(suite=suite, workload=workload, impl=impl, device=device_line(), sizes=sizes,

@@ -19,8 +19,8 @@ import json
 import os
 import sys
 
-from benchmarks.harness import device_line
-from benchmarks.suites import SUITES
+from benchmarks.harness import device_line, device_peaks
+from benchmarks.suites import NAMED_ONLY, SUITES
 
 RESULTS_MD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
@@ -30,31 +30,50 @@ def _fmt(x, spec=".3g"):
 
 
 def reference_ratios(records) -> dict[int, float]:
-  """xmjax throughput / the PyTorch reference's, per xmjax record of the same
-  suite and workload (same unit)."""
+  """Per reference row (impl not xmjax): the xmjax throughput of the same
+  suite, workload and unit divided by this reference's (> 1: xmjax faster).
+  Several references of one workload (plain PyTorch, PyG, ...) each get theirs."""
   ratios = {}
   for i, r in enumerate(records):
-    if r.impl != "xmjax":
+    if r.impl.startswith("xmjax"):
       continue
-    refs = [x for x in records if x.suite == r.suite and x.workload == r.workload
-            and x.impl.startswith("pytorch") and x.unit == r.unit]
-    if refs:
-      ratios[i] = r.throughput / refs[0].throughput
+    ours = [x for x in records if x.suite == r.suite and x.workload == r.workload
+            and x.impl == "xmjax" and x.unit == r.unit]
+    if ours:
+      ratios[i] = ours[0].throughput / r.throughput
   return ratios
 
 
-def table(records) -> str:
+def peak_fractions(record, peaks) -> tuple[float | None, float | None]:
+  """(achieved FLOP/s / the matmul peak at the record's precision, bytes/s /
+  the memory peak), or Nones off the devices in DEVICE_PEAKS."""
+  if not peaks:
+    return None, None
+  precision = "bf16" if "bfloat16" in r_text(record) else "tf32"
+  flop = record.flops_per_s / peaks[precision] if record.flops_per_s else None
+  mem = record.bytes_per_s / peaks["bytes"] if getattr(record, "bytes_per_s", None) else None
+  return flop, mem
+
+
+def r_text(record) -> str:
+  return f"{record.workload} {record.impl} {record.sizes}"
+
+
+def table(records, peaks=None) -> str:
   ratios = reference_ratios(records)
   lines = ["| suite | workload | impl | sizes | compile s | median s | spread s | throughput | "
-           "GFLOP/s | xmjax / reference |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "GFLOP/s | GB/s | % peak FLOP/s | % peak bytes/s | xmjax / this |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for i, r in enumerate(records):
     sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items())
     gflops = r.flops_per_s / 1e9 if r.flops_per_s else None
+    gbytes = r.bytes_per_s / 1e9 if getattr(r, "bytes_per_s", None) else None
+    flop_frac, mem_frac = peak_fractions(r, peaks)
+    pct = lambda x: "-" if x is None else f"{100 * x:.1f}"
     ratio = f"{ratios[i]:.3g}x" if i in ratios else "-"
     lines.append(f"| {r.suite} | {r.workload} | {r.impl} | {sizes} | {r.compile_s:.2f} | "
                  f"{r.median_s:.4g} | {r.spread_s:.2g} | {r.throughput:.3g} {r.unit} | "
-                 f"{_fmt(gflops)} | {ratio} |")
+                 f"{_fmt(gflops)} | {_fmt(gbytes)} | {pct(flop_frac)} | {pct(mem_frac)} | {ratio} |")
   return "\n".join(lines)
 
 
@@ -65,17 +84,17 @@ def main(argv=None) -> int:
   parser.add_argument("--out", default=None, help="write JSON records here")
   parser.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
   args = parser.parse_args(argv)
-  names = sorted(set(SUITES) - {"knn_million"}) if args.suite == "all" else [args.suite]
+  names = sorted(set(SUITES) - set(NAMED_ONLY)) if args.suite == "all" else [args.suite]
   records = []
   for name in names:
     print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
     records += SUITES[name](args.quick)
-  text = table(records)
+  text = table(records, device_peaks())
   print(text)
   if args.out:
     with open(args.out, "w") as f:
       ratios = reference_ratios(records)
-      json.dump([dict(dataclasses.asdict(r), ratio_to_reference=ratios.get(i))
+      json.dump([dict(dataclasses.asdict(r), xmjax_over_this=ratios.get(i))
                  for i, r in enumerate(records)], f, indent=2)
   if not args.no_append:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -11,11 +11,11 @@ drsl/map_pix2fou, drsl/map_fou2pix, drsl/map_mean (and map50_), and the CCA
 baseline of the same split under cca/.
 """
 
-from xmjax.train.experiments import drsl_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = drsl_retrieval.default_config()
+  config = schemas.drsl_retrieval()
   config.name = "drsl_mfeat"
   config.data.format = "mfeat"
   config.data.modalities = "pix,fou"

@@ -9,11 +9,11 @@ validate. For NUS-WIDE-10K in the same layout pass its file with
 text FNN 300-1024-300, relation 600-1024-1, Adam 1e-4.
 """
 
-from xmjax.train.experiments import drsl_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = drsl_retrieval.default_config()
+  config = schemas.drsl_retrieval()
   config.name = "drsl_nuswide"
   config.data.format = "sdml_h5"
   config.data.file = "nus_wide_deep_doc2vec_data_42941.h5py"

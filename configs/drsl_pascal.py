@@ -9,11 +9,11 @@ stratified 10% of training. Image FNN 4096-300, text FNN 300-300, relation
 600-1024-1, Adam 1e-4.
 """
 
-from xmjax.train.experiments import drsl_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = drsl_retrieval.default_config()
+  config = schemas.drsl_retrieval()
   config.name = "drsl_pascal"
   config.data.format = "pascal_mat"
   config.data.valid_fraction = 0.1

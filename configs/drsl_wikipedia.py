@@ -9,11 +9,11 @@ test rows are the validation split. Image FNN 4096-1024-300, text FNN
 300-1024-300, relation network 600-1024-1, concat fusion, Adam 1e-4.
 """
 
-from xmjax.train.experiments import drsl_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = drsl_retrieval.default_config()
+  config = schemas.drsl_retrieval()
   config.name = "drsl_wikipedia"
   config.data.format = "sdml_h5"
   config.data.file = "wiki_deep_doc2vec_data_corr_ae.h5py"

@@ -8,11 +8,11 @@ validate. Image FNN 4096-1024-1024-300 and text FNN 300-1024-1024-300 with
 batch norm, relation 600-1024-1, Adam 1e-4.
 """
 
-from xmjax.train.experiments import drsl_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = drsl_retrieval.default_config()
+  config = schemas.drsl_retrieval()
   config.name = "drsl_xmedianet"
   config.data.format = "sdml_h5"
   config.data.file = "xmedianet_deep_doc2vec_data.h5py"

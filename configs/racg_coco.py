@@ -1,4 +1,4 @@
-"""RACG on MS-COCO in the SCAN precomp layout (racg.md, table II).
+"""RACG on MS-COCO in the SCAN precomp layout (the RACG paper, table II).
 
     python launch/train.py --config=configs/racg_coco.py --workdir=/tmp/xmjax/racg_coco \
       --config.data.dir=/data/coco_precomp
@@ -8,7 +8,7 @@ results (`racg/...`) and the mean over the five 1000-image folds
 (`racg/1k_...`).
 """
 
-from xmjax.train.experiments import sibling_config
+from xmjax.configs import sibling_config
 
 racg_flickr30k = sibling_config(__file__, "racg_flickr30k")
 

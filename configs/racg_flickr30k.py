@@ -1,4 +1,4 @@
-"""RACG on Flickr30k in the SCAN precomp layout (racg.md, table I).
+"""RACG on Flickr30k in the SCAN precomp layout (the RACG paper, table I).
 
     python launch/train.py --config=configs/racg_flickr30k.py --workdir=/tmp/xmjax/racg_f30k \
       --config.data.dir=/data/f30k_precomp
@@ -13,11 +13,11 @@ dependencies (needs `pip install spacy` and its `en_core_web_sm` model);
 the default falls back to chain text graphs (results.json says which).
 """
 
-from xmjax.train.experiments import racg_retrieval
+from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "flickr30k"):
-  config = racg_retrieval.default_config()
+  config = schemas.racg_retrieval()
   config.name = f"racg_{dataset}"
   config.seed = 0
   config.log_every = 100

@@ -16,11 +16,11 @@ Measured (2 CPU cores, seed 0, about 4 minutes for both models): racg/rsum
 577.0 vs 580.8. A small margin on one seed; see README "RACG".
 """
 
-from xmjax.train.experiments import racg_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = racg_retrieval.default_config()
+  config = schemas.racg_retrieval()
   config.name = "racg_scenes"
   config.seed = 0
   config.log_every = 25

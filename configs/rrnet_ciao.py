@@ -11,7 +11,7 @@ settings (5 units, hidden 16, SGD 0.01, momentum 0.9, weight decay 5e-4, 500
 steps, mean of 5 random 80/20 splits).
 """
 
-from xmjax.train.experiments import sibling_config
+from xmjax.configs import sibling_config
 
 rrnet_filmtrust = sibling_config(__file__, "rrnet_filmtrust")
 

@@ -23,11 +23,11 @@ Smoke run on generated examples of CIFAR's shapes (CPU, about a minute):
       --config.baseline.num_epochs=1 --config.baseline.batch_size=32 --config.rrnet.num_steps=20
 """
 
-from xmjax.train.experiments import rrnet_classification
+from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "cifar10"):
-  config = rrnet_classification.default_config()
+  config = schemas.rrnet_classification()
   config.name = f"rrnet_{dataset}"
   config.seed = 0
   config.log_every = 100

@@ -7,7 +7,7 @@ on TFDS `cifar100` (fine labels), with the paper's CIFAR-100 graph: k1 = 20,
 k2 = 3, K = 15.
 """
 
-from xmjax.train.experiments import sibling_config
+from xmjax.configs import sibling_config
 
 rrnet_cifar = sibling_config(__file__, "rrnet_cifar")
 

@@ -9,11 +9,11 @@ ten label nodes with fixed seeded Gaussian features, k2 = 2) and evaluates on
 the 360 test images. The test graph is built from test images only.
 """
 
-from xmjax.train.experiments import rrnet_classification
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = rrnet_classification.default_config()
+  config = schemas.rrnet_classification()
   config.name = "rrnet_digits"
   config.seed = 0
   config.data.name = "optdigits"

@@ -16,11 +16,11 @@ SGD stayed at chance for 300 steps where Adam beat the baseline (README,
 names (paper: word2vec; your own vectors with label_features="file").
 """
 
-from xmjax.train.experiments import rrnet_folds
+from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "esc10"):
-  config = rrnet_folds.default_config()
+  config = schemas.rrnet_folds()
   config.name = f"rrnet_{dataset}"
   config.seed = 0
   config.data.name = dataset

@@ -8,7 +8,7 @@ and the paper's ESC-50 graph: k1 = 10, k2 = 2, K = 20 (paper optimizer: SGD
 lr 0.1; here Adam 1e-3 as for ESC-10).
 """
 
-from xmjax.train.experiments import sibling_config
+from xmjax.configs import sibling_config
 
 rrnet_esc10 = sibling_config(__file__, "rrnet_esc10")
 

@@ -14,11 +14,11 @@ scale, mean over 5 random 80/20 splits; `mean/test_rmse` is the
 training-mean baseline.
 """
 
-from xmjax.train.experiments import rrnet_ratings
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = rrnet_ratings.default_config()
+  config = schemas.rrnet_ratings()
   config.name = "rrnet_filmtrust"
   config.seed = 0
   config.data.name = "filmtrust"

@@ -15,11 +15,11 @@ mean; 600 steps overfit, 0.87: node attributes are random, so the model
 memorises users and items).
 """
 
-from xmjax.train.experiments import rrnet_ratings
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = rrnet_ratings.default_config()
+  config = schemas.rrnet_ratings()
   config.name = "rrnet_ratings_demo"
   config.seed = 0
   config.data.name = "synthetic"

@@ -18,11 +18,11 @@ Adding a modality later (trains only it, against the saved P):
         --config.data.modalities=fou,fac,kar,pix,zer --config.add_modality=mor
 """
 
-from xmjax.train.experiments import sdml_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = sdml_retrieval.default_config()
+  config = schemas.sdml_retrieval()
   config.name = "sdml_mfeat"
   config.data.format = "mfeat"
   config.data.modalities = "fou,fac,kar,pix,zer,mor"

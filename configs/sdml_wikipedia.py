@@ -8,11 +8,11 @@ per modality (in-1024-1024-512-1024-1024-in), fixed column-orthogonal P,
 Adam (0.5, 0.999), lr 1e-4 for images and 2e-4 for text, batch 100, 200 epochs.
 """
 
-from xmjax.train.experiments import sdml_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = sdml_retrieval.default_config()
+  config = schemas.sdml_retrieval()
   config.name = "sdml_wikipedia"
   config.data.format = "sdml_h5"
   config.data.file = "wiki_deep_doc2vec_data_corr_ae.h5py"

@@ -9,11 +9,11 @@ audio, 50 3D, 87 video rows of each test set; the rest validates. Adam
 (0.5, 0.999), lr 1e-4 for images, 2e-4 for the others, batch 100, 200 epochs.
 """
 
-from xmjax.train.experiments import sdml_retrieval
+from xmjax.configs import schemas
 
 
 def get_config():
-  config = sdml_retrieval.default_config()
+  config = schemas.sdml_retrieval()
   config.name = "sdml_xmedia"
   config.data.format = "xmedia_mat"
   config.data.file = "XMediaFeatures.mat"

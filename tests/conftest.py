@@ -55,21 +55,31 @@ class CompileCounter(logging.Handler):
 
 
 @pytest.fixture(scope="session")
-def rrnet_short_run(tmp_path_factory):
+def rrnet_short_run(tmp_path_factory, worker_id):
   """One uninterrupted run of the shortened quick start, shared by the tests
-  that compare against it, with its compilations counted."""
-  from xmjax.train import train_and_evaluate
-  workdir = str(tmp_path_factory.mktemp("rrnet_reference"))
+  that compare against it, with its compilations counted. Under xdist the
+  workers share one run (the first to ask makes it, under a file lock)."""
+  import json
+  from filelock import FileLock
+  base = tmp_path_factory.getbasetemp()
+  shared = base if worker_id == "master" else base.parent   # the run's dir, above the workers'
+  workdir, record = shared / "rrnet_reference", shared / "rrnet_reference.json"
   config = short_digits_config()
-  counter = CompileCounter()
-  logger = logging.getLogger("jax._src.interpreters.pxla")
-  logger.addHandler(counter)
-  jax.config.update("jax_log_compiles", True)
-  try:
-    results = train_and_evaluate(config, workdir)
-  finally:
-    jax.config.update("jax_log_compiles", False)
-    logger.removeHandler(counter)
-  return dict(workdir=workdir, config=config, results=results,
-              compiles=(counter.names.count("baseline_train_step"),
-                        counter.names.count("rrnet_train_step")))
+  with FileLock(str(record) + ".lock"):
+    if record.exists():
+      saved = json.loads(record.read_text())
+      return dict(workdir=str(workdir), config=config, results=saved["results"],
+                  compiles=tuple(saved["compiles"]))
+    from xmjax.train import train_and_evaluate
+    counter = CompileCounter()
+    logger = logging.getLogger("jax._src.interpreters.pxla")
+    logger.addHandler(counter)
+    jax.config.update("jax_log_compiles", True)
+    try:
+      results = train_and_evaluate(config, str(workdir))
+    finally:
+      jax.config.update("jax_log_compiles", False)
+      logger.removeHandler(counter)
+    compiles = (counter.names.count("baseline_train_step"), counter.names.count("rrnet_train_step"))
+    record.write_text(json.dumps({"results": results, "compiles": compiles}))
+  return dict(workdir=str(workdir), config=config, results=results, compiles=compiles)

@@ -155,3 +155,50 @@ def test_sweep_over_candidates_shares_the_baseline_and_plots(tmp_path):
   assert (tmp_path / "plots" / "sweep_rrnet.num_candidates.png").exists()
   with open(tmp_path / "sweep.json") as f:
     assert [p["value"] for p in json.load(f)["points"]] == [1, 4]
+
+
+def test_only_the_primary_process_moves_a_corrupt_checkpoint(tmp_path, monkeypatch):
+  """In a multi-host run every process finds the same unreadable checkpoint;
+  only process 0 moves it aside, and all meet at a barrier before reopening."""
+  import jax.numpy as jnp
+  from xmjax.train import checkpoint as checkpoint_lib
+  directory = tmp_path / "stage" / "checkpoints"
+  saver = checkpoint_lib.Checkpointer(str(directory))
+  for step in (1, 2):
+    saver.save(step, {"w": jnp.full((3,), float(step))})
+  saver.close()
+  corrupt_latest(directory)
+  barriers = []
+  monkeypatch.setattr(checkpoint_lib, "barrier", barriers.append)
+  for primary in (False, True):
+    monkeypatch.setattr(checkpoint_lib, "is_primary", lambda primary=primary: primary)
+    reader = checkpoint_lib.Checkpointer(str(directory))
+    restored = reader.restore_latest({"w": jnp.zeros((3,))})
+    reader.close()
+    assert float(restored["w"][0]) == 1.0                  # fell back to step 1
+    moved = os.path.exists(tmp_path / "stage" / "corrupt")
+    assert moved == primary and os.path.exists(directory / "2") != primary
+  assert len(barriers) == 2 and barriers[0] == barriers[1]
+
+
+def test_provenance_cli_stops_with_status_2_naming_the_fields_and_keeps_old_results(
+    rrnet_reference, tmp_path):
+  """Stage provenance, the issue's example: a finished digits run (the shared short run), then
+  the same workdir with K = 3 and 50 steps. The check runs before any
+  training, so the second command costs only its start-up."""
+  workdir = tmp_path / "run"
+  shutil.copytree(rrnet_reference[0], workdir)
+  results = (workdir / "results.json").read_text()
+  args = ["--config=configs/rrnet_digits.py", "--config.baseline.num_epochs=4",
+          "--config.baseline.checkpoint_every=20", "--config.rrnet.num_steps=50",
+          "--config.rrnet.checkpoint_every=20", "--config.log_every=10",
+          "--config.rrnet.num_candidates=3"]
+  second = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), *args,
+                           f"--workdir={workdir}"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+  assert second.returncode == 2, second.stderr[-2000:]
+  last = second.stderr.strip().splitlines()[-1]
+  assert "'rrnet'" in last and "rrnet.num_candidates (10 -> 3)" in last
+  assert "rrnet.num_steps (100 -> 50)" in last and "fresh --workdir" in last
+  assert (workdir / "results.json").read_text() == results
+  assert json.loads((workdir / "config.json").read_text())["rrnet"]["num_candidates"] == 10

@@ -92,8 +92,34 @@ def test_curves_match_reference():
 def test_plot_is_written(tmp_path):
   rng = np.random.default_rng(3)
   c = metrics.retrieval_curves(rng.normal(size=(5, 8)), rng.integers(0, 2, 5), rng.integers(0, 2, 8))
-  metrics.plot_retrieval_curves({"a2b": c}, str(tmp_path / "p.png"), title="t")
+  metrics.plot_retrieval_curves({("a", "b"): c}, str(tmp_path / "p.png"), title="t")
   assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_six_view_figure_has_one_curve_per_query_modality_and_an_map_matrix(tmp_path, monkeypatch):
+  """30 ordered pairs draw 6 lines per curve panel, plus a 6 x 6 mAP matrix."""
+  import matplotlib.figure
+  rng = np.random.default_rng(4)
+  views = ["fac", "fou", "kar", "mor", "pix", "zer"]
+  labels = {v: rng.integers(0, 3, 20) for v in views}
+  curves, maps = {}, {}
+  for q in views:
+    for t in views:
+      if q != t:
+        sim = rng.normal(size=(20, 20))
+        curves[(q, t)] = metrics.retrieval_curves(sim, labels[q], labels[t])
+        maps[(q, t)] = metrics.map_at_all(sim, labels[q], labels[t])
+  saved = []
+  original = matplotlib.figure.Figure.savefig
+  monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                      lambda fig, *a, **k: (saved.append(fig), original(fig, *a, **k))[1])
+  metrics.plot_retrieval_curves(curves, str(tmp_path / "six.png"), title="six", maps=maps)
+  (fig,) = saved
+  matrix, pr, ps = fig.axes[:3]
+  assert len(pr.lines) == len(ps.lines) == 6
+  cells = [t.get_text() for t in matrix.texts]
+  assert len(cells) == 30 and f"{maps[('fac', 'zer')]:.3f}" in cells
+  assert pr.get_legend() is None and ps.get_legend() is None and len(fig.legends) == 1
 
 
 def test_shape_mismatch_is_named():

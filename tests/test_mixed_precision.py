@@ -15,7 +15,7 @@ from xmjax.models.cnn import make_baseline
 from xmjax.models.racg import RACG
 from xmjax.nn.aggregation import aggregate_edges
 from xmjax.train import optim
-from xmjax.train.experiments.rrnet_classification import baseline_train_step
+from xmjax.train.baseline import baseline_train_step
 from xmjax.train.state import create_train_state
 
 
@@ -53,7 +53,7 @@ def test_resnet_baseline_step_in_bfloat16_stays_close():
     state = create_train_state(model.apply, variables["params"],
                                optim.make_optimizer(optim.optimizer_config(learning_rate=0.05), 10),
                                variables["batch_stats"])
-    step = jax.jit(functools.partial(baseline_train_step.__wrapped__, crop_padding=4, flip=True))
+    step = jax.jit(functools.partial(baseline_train_step, crop_padding=4, flip=True))
     history = []
     for i in range(4):
       state, metrics = step(state, images, labels, jnp.arange(16) + 16 * (i % 2),

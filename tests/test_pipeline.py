@@ -69,9 +69,12 @@ def test_split_is_stratified_and_recorded(rrnet_short_run):
   assert saved["data"]["split_seed"] == 0 and saved["data"]["test_fraction"] == 0.2
 
 
-def test_rerun_on_finished_workdir_reuses_everything(rrnet_short_run):
+def test_rerun_on_finished_workdir_reuses_everything(rrnet_short_run, tmp_path):
   calls = []
-  again = train_and_evaluate(rrnet_short_run["config"], rrnet_short_run["workdir"],
+  import shutil
+  workdir = str(tmp_path / "again")   # a copy: other workers read the shared run
+  shutil.copytree(rrnet_short_run["workdir"], workdir)
+  again = train_and_evaluate(rrnet_short_run["config"], workdir,
                              hooks=[step_recorder(calls)])
   assert calls == []                       # no step was trained again
   assert again == rrnet_short_run["results"]  # and the same numbers come out
@@ -94,3 +97,30 @@ def test_crash_and_resume_equals_uninterrupted_run(rrnet_short_run, tmp_path):
     got = final_params(workdir, stage, step)
     for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(got)):
       np.testing.assert_array_equal(a, b)   # bitwise on CPU
+
+
+def test_logged_training_metrics_are_the_mean_over_the_logging_interval(tmp_path):
+  import flax.struct
+  import jax.numpy as jnp
+  from xmjax.train.checkpoint import Checkpointer
+  from xmjax.train.logging import MetricWriter
+  from xmjax.train.loop import run_training
+
+  @flax.struct.dataclass
+  class Counter:
+    step: jax.Array
+
+  @jax.jit
+  def step_fn(state, value):
+    return Counter(state.step + 1), {"value": value, "best_value": value}
+
+  writer = MetricWriter(str(tmp_path))
+  run_training(state=Counter(jnp.array(0)), train_step=step_fn,
+               batch_fn=lambda step: (jnp.float32(step + 1),), num_steps=7,
+               checkpointer=Checkpointer(str(tmp_path / "ckpt")), writer=writer, prefix="t",
+               log_every=5, checkpoint_every=100)
+  writer.close()
+  with open(tmp_path / "metrics.jsonl") as f:
+    logged = [json.loads(line) for line in f]
+  assert [(r["step"], r["t/train_value"]) for r in logged] == [(5, 3.0), (7, 6.5)]
+  assert [r["t/train_best_value"] for r in logged] == [5.0, 7.0]    # snapshots: the latest

@@ -141,8 +141,9 @@ def test_joint_step_equals_stepping_each_modality_alone():
     joint = sdml_retrieval.init_joint_state(
         config, sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities}),
         projection, 10)
+    step = jax.jit(sdml_retrieval.sdml_train_step, static_argnames=("balance", "eval_every"))
     for _ in range(3):
-      joint, _ = sdml_retrieval.sdml_train_step(
+      joint, _ = step(
           joint, {m: (*data[m], rows[m]) for m in modalities}, {m: valid[m] for m in modalities},
           balance=0.5, eval_every=2)
     return joint

@@ -134,7 +134,7 @@ def test_all_folds_in_one_step_equal_separate_training(tmp_path):
   single = jax.tree.map(lambda x: x[2], state.params)
   for _ in range(3):
     state, _ = rrnet_folds.folds_train_step(state, *graphs["train"])
-  from xmjax.train.experiments.rrnet_classification import make_rrnet, rrnet_train_step
+  from xmjax.train.rrnet_stage import make_rrnet, rrnet_train_step
   from xmjax.train import optim
   from xmjax.train.state import create_train_state
   alone = create_train_state(make_rrnet(config).apply, single,

@@ -1,6 +1,6 @@
 """Evaluation metrics: retrieval mAP@ALL / mAP@k, P-R and precision@scope curves.
 
-Conventions (PROTOCOLS.md):
+Conventions (docs/protocols.md):
   * `similarity` is (n_query, n_retrieval); higher means more relevant.
   * Rankings sort by decreasing similarity with a *stable* sort: among equal
     scores the retrieval item with the lower index ranks first.
@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from xmjax.errors import InputError
+from xmjax.process import is_primary
 
 
 def _check(similarity, n_query, n_retrieval):
@@ -119,28 +120,70 @@ def retrieval_curves(similarity, query_labels, retrieval_labels,
   return {"scope": scopes, "precision": precision / n, "recall": recall / n}
 
 
-def plot_retrieval_curves(curves: dict[str, dict[str, np.ndarray]], path: str,
-                          title: str = "") -> None:
-  """Writes a PNG with the P-R curve and the precision@scope curve of each
-  named direction (e.g. {"image2text": curves, ...}). Process 0 only."""
-  import jax
-  if jax.process_index() != 0:
+def _mean_curve(xs, ys, grid):
+  """Mean over curves of y interpolated at `grid` (x increasing in each curve)."""
+  return np.mean([np.interp(grid, x, y) for x, y in zip(xs, ys)], axis=0)
+
+
+def plot_retrieval_curves(curves: dict[tuple[str, str], dict[str, np.ndarray]], path: str,
+                          title: str = "", maps: dict[tuple[str, str], float] | None = None) -> None:
+  """Writes one PNG a person reads at a glance (process 0 only):
+
+  - the mAP matrix (query modality x target modality, the value in each
+    cell) when `maps` is given;
+  - P-R and precision@scope curves averaged per query modality over its
+    targets (one line per query modality, not one per ordered pair);
+  legends sit below the axes, clear of the data.
+
+  curves: {(query, target): retrieval_curves(...)}.
+  """
+  if not is_primary():
     return
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  fig, (pr, ps) = plt.subplots(1, 2, figsize=(10, 4))
-  for name, c in curves.items():
-    pr.plot(c["recall"], c["precision"], label=name)
-    ps.plot(c["scope"], c["precision"], label=name)
-  pr.set(xlabel="recall", ylabel="precision", title="precision-recall", xlim=(0, 1), ylim=(0, 1.02))
-  ps.set(xlabel="scope K", ylabel="precision@K", title="precision@scope", ylim=(0, 1.02))
+  queries = list(dict.fromkeys(q for q, _ in curves))
+  targets = list(dict.fromkeys(t for _, t in curves))
+  modalities = list(dict.fromkeys(queries + targets))
+  panels = 3 if maps else 2
+  fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.6))
+  if maps:
+    grid = np.full((len(modalities), len(modalities)), np.nan)
+    for (q, t), value in maps.items():
+      grid[modalities.index(q), modalities.index(t)] = value
+    ax = axes[0]
+    image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis")
+    for i in range(len(modalities)):
+      for j in range(len(modalities)):
+        if np.isfinite(grid[i, j]):
+          ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8,
+                  color="black" if grid[i, j] > 0.6 else "white")
+    ax.set_xticks(range(len(modalities)), modalities, rotation=45, ha="right")
+    ax.set_yticks(range(len(modalities)), modalities)
+    ax.set(xlabel="target modality", ylabel="query modality", title="mAP@ALL")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+  pr, ps = axes[-2], axes[-1]
+  recall_grid = np.linspace(0.0, 1.0, 101)
+  for q in queries:
+    mine = [c for (qq, _), c in curves.items() if qq == q]
+    label = f"{q} -> others" if len(mine) > 1 else next(f"{qq} -> {t}" for qq, t in curves if qq == q)
+    pr.plot(recall_grid, _mean_curve([c["recall"] for c in mine], [c["precision"] for c in mine],
+                                     recall_grid), label=label)
+    scope_grid = np.linspace(1, min(c["scope"][-1] for c in mine), 100)
+    ps.plot(scope_grid, _mean_curve([c["scope"] for c in mine], [c["precision"] for c in mine],
+                                    scope_grid), label=label)
+  pr.set(xlabel="recall", ylabel="precision", title="precision-recall (mean per query)",
+         xlim=(0, 1), ylim=(0, 1.02))
+  ps.set(xlabel="scope K", ylabel="precision@K", title="precision@scope (mean per query)",
+         ylim=(0, 1.02))
   for ax in (pr, ps):
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+  handles, labels = pr.get_legend_handles_labels()
+  fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8,
+             frameon=False)
   if title:
     fig.suptitle(title)
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0.08 + 0.03 * ((len(labels) - 1) // 6), 1, 1))
   fig.savefig(path, dpi=100)
   plt.close(fig)
 
@@ -211,12 +254,12 @@ def recall_from_ranks(i2t: np.ndarray, t2i: np.ndarray) -> dict[str, float]:
 
 
 def recall_at_k(similarity: np.ndarray, captions_per_image: int = 5) -> dict[str, float]:
-  """SCAN-protocol R@K of an (n_images, 5 n_images) similarity matrix (PROTOCOLS.md)."""
+  """SCAN-protocol R@K of an (n_images, 5 n_images) similarity matrix (docs/protocols.md)."""
   return recall_from_ranks(*retrieval_ranks(similarity, captions_per_image))
 
 
 def rerank_i2t(similarity: np.ndarray, k1: int = 15, chunk: int = 256) -> np.ndarray:
-  """Image-to-text re-ranking (racg.md III-F, PROTOCOLS.md).
+  """Image-to-text re-ranking (RACG paper, III-F; docs/protocols.md).
 
   For each image, its top-k1 texts are reordered by the rank the image has
   in each text's own ranking of all images (ties keep the original order);

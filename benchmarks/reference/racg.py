@@ -14,20 +14,25 @@ import torch.nn.functional as F
 
 
 def make_scorer(n_images: int, n_captions: int, regions: int = 36, words: int = 12,
-                d: int = 1024, heads: int = 64, caption_block: int = 50, seed: int = 0):
+                d: int = 1024, heads: int = 64, caption_block: int = 50, seed: int = 0,
+                device: str = "cpu"):
+  """scores() -> (n_images, n_captions), the default xmjax model's arithmetic
+  (eq. 10-11 with both 1/n factors as written; a node's degree is its
+  neighbour count under the graph's mask)."""
   gen = torch.Generator().manual_seed(seed)
-  randn = lambda *s: torch.randn(*s, generator=gen)
+  randn = lambda *s: torch.randn(*s, generator=gen).to(device)
   h_img = randn(n_images, regions, d)
   h_cap = randn(n_captions, words, d)
-  link = torch.rand(n_captions, words, generator=gen) < 0.4
+  link = (torch.rand(n_captions, words, generator=gen) < 0.4).to(device)
   link[:, 0] = True
   heads_idx = torch.arange(words) - 1                      # chain dependencies
   w = {name: randn(d, d) / d ** 0.5 for name in
        ("kv", "mv", "kt", "mt", "kc", "mc", "w1", "w2")}
-  bias = torch.zeros(d)
+  bias = torch.zeros(d, device=device)
   fc1, fc2 = randn(heads, heads) / heads ** 0.5, randn(heads, 1) / heads ** 0.5
   idx = torch.arange(words)
-  text_adj = (idx[:, None] == idx) | (heads_idx[:, None] == idx) | (heads_idx[None, :] == idx[:, None])
+  text_adj = ((idx[:, None] == idx) | (heads_idx[:, None] == idx)
+              | (heads_idx[None, :] == idx[:, None])).to(device)
 
   def block_softmax(logits, mask):
     logits = logits.masked_fill(~mask, float("-inf"))
@@ -47,27 +52,33 @@ def make_scorer(n_images: int, n_captions: int, regions: int = 36, words: int = 
     lk = link[caps]
     nodes = torch.cat([hr, hw], 1)                           # (p, n, d)
     n = regions + words
-    a = torch.zeros(p, n, n)
+    a = torch.zeros(p, n, n, device=device)
     a[:, :regions, :regions] = block_softmax((hr @ w["kv"]) @ (hr @ w["mv"]).transpose(1, 2),
-                                             torch.ones(regions, regions, dtype=torch.bool))
+                                             torch.ones(regions, regions, dtype=torch.bool, device=device))
     a[:, regions:, regions:] = block_softmax((hw @ w["kt"]) @ (hw @ w["mt"]).transpose(1, 2),
                                              text_adj)
     a[:, :regions, regions:] = block_softmax((hr @ w["kc"]) @ (hw @ w["mc"]).transpose(1, 2),
                                              lk[:, None, :].expand(p, regions, words))
     a[:, regions:, :regions] = block_softmax((hw @ w["kc"]) @ (hr @ w["mc"]).transpose(1, 2),
                                              lk[:, :, None].expand(p, words, regions))
-    degree = (a > 0).sum(-1, keepdim=True).float()
-    c = ((a @ (nodes @ w["w1"])) @ w["w2"] + degree * (nodes @ w["w2"])) / n + bias
+    neighbours = torch.zeros(p, n, n, dtype=torch.bool, device=device)
+    neighbours[:, :regions, :regions] = True
+    neighbours[:, regions:, regions:] = text_adj
+    neighbours[:, :regions, regions:] = lk[:, None, :]
+    neighbours[:, regions:, :regions] = lk[:, :, None]
+    degree = neighbours.sum(-1, keepdim=True).float()
+    # eq. 10's 1/n inside A, eq. 11's 1/n outside the sum: (A/n W1 h + h) / n.
+    c = ((a @ (nodes @ w["w1"])) @ w["w2"] / n + degree * (nodes @ w["w2"])) / n + bias
     c = F.normalize(c, dim=-1)
     recon = torch.softmax(4.0 * F.normalize(nodes, dim=-1) @ c.transpose(1, 2), -1) @ c
     s = head_sim(nodes, recon)
     return 0.5 * (s[:, :regions].mean(1) + s[:, regions:].mean(1))
 
   def scores():
-    out = torch.empty(n_images, n_captions)
+    out = torch.empty(n_images, n_captions, device=device)
     for i in range(n_images):
       for start in range(0, n_captions, caption_block):
-        caps = torch.arange(start, min(start + caption_block, n_captions))
+        caps = torch.arange(start, min(start + caption_block, n_captions), device=device)
         out[i, caps] = score_block(i, caps)
     return out
 

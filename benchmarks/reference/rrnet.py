@@ -1,7 +1,15 @@
-"""RR-Net full-graph train step in eager PyTorch (gather + index_add_)."""
+"""RR-Net full-graph train step in eager PyTorch.
+
+Two aggregations of the same model: `index_add_` scatter-sums (plain
+PyTorch) and PyTorch Geometric's `torch_geometric.utils.scatter(...,
+reduce="mean")` (what a GNN user reaches for; PyG's `MessagePassing`
+aggregates over received edges only, while RR-Net's node update averages
+every incident edge, sent and received, so the edge messages are scattered
+to both ends by hand either way)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -15,20 +23,28 @@ def mlp(sizes):
 
 def aggregate_mean(edges, senders, receivers, num_nodes):
   """Mean over every incident edge (sent and received), by scatter-add."""
-  total = torch.zeros(num_nodes, edges.shape[1], dtype=edges.dtype)
+  total = torch.zeros(num_nodes, edges.shape[1], dtype=edges.dtype, device=edges.device)
   total.index_add_(0, senders, edges)
   total.index_add_(0, receivers, edges)
-  count = torch.zeros(num_nodes, dtype=edges.dtype)
-  ones = torch.ones(senders.shape[0], dtype=edges.dtype)
+  count = torch.zeros(num_nodes, dtype=edges.dtype, device=edges.device)
+  ones = torch.ones(senders.shape[0], dtype=edges.dtype, device=edges.device)
   count.index_add_(0, senders, ones)
   count.index_add_(0, receivers, ones)
   return total / count.clamp(min=1)[:, None]
 
 
+def aggregate_mean_pyg(edges, senders, receivers, num_nodes):
+  """The same mean by PyG's scatter over both endpoints."""
+  from torch_geometric.utils import scatter
+  return scatter(torch.cat([edges, edges]), torch.cat([senders, receivers]), dim=0,
+                 dim_size=num_nodes, reduce="mean")
+
+
 class Unit(nn.Module):
-  def __init__(self, d, hidden, inter):
+  def __init__(self, d, hidden, inter, aggregate=aggregate_mean):
     super().__init__()
     self.inter = inter
+    self.aggregate = aggregate
     if inter:
       self.w = nn.Linear(2 * d, d, bias=False)
       self.edge = mlp([2 * d, hidden, d])
@@ -42,12 +58,13 @@ class Unit(nn.Module):
       edges = self.edge(torch.cat([self.w(pair), edges], 1))
     else:
       edges = self.edge(torch.cat([pair, edges], 1))
-    agg = aggregate_mean(edges, senders, receivers, nodes.shape[0])
+    agg = self.aggregate(edges, senders, receivers, nodes.shape[0])
     return self.node(torch.cat([agg, nodes], 1)), edges
 
 
 class RRNetTorch(nn.Module):
-  def __init__(self, d1, d2, latent=16, hidden=16, units=("intra", "inter", "intra", "inter", "inter")):
+  def __init__(self, d1, d2, latent=16, hidden=16, units=("intra", "inter", "intra", "inter", "inter"),
+               aggregate=aggregate_mean):
     super().__init__()
     self.enc1 = mlp([d1, hidden, latent])
     self.enc2 = mlp([d2, hidden, latent])
@@ -55,7 +72,7 @@ class RRNetTorch(nn.Module):
     self.enc_intra2 = mlp([2 * d2, hidden, latent])
     self.enc_inter = mlp([d1 + d2, hidden, latent])
     self.kinds = units
-    self.units = nn.ModuleList(Unit(latent, hidden, k == "inter") for k in units)
+    self.units = nn.ModuleList(Unit(latent, hidden, k == "inter", aggregate) for k in units)
     self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
   def forward(self, g):
@@ -77,21 +94,18 @@ class RRNetTorch(nn.Module):
     return self.decoder(inter_edges)[:, 0]
 
 
-def make_train_step(graph_np: dict, threads: int | None = None):
-  """graph_np: numpy arrays of an xmjax CrossModalGraph; returns step()."""
+def make_train_step(graph_np: dict, threads: int | None = None, device: str = "cpu",
+                    pyg: bool = False):
+  """graph_np: numpy arrays of an xmjax CrossModalGraph; returns step() -> loss
+  (a tensor: the caller synchronises). `pyg` aggregates with PyG's scatter."""
   if threads:
     torch.set_num_threads(threads)
-  g = {
-      "nodes1": torch.as_tensor(graph_np["nodes1"]), "nodes2": torch.as_tensor(graph_np["nodes2"]),
-      "intra1_s": torch.as_tensor(graph_np["intra1_s"]).long(),
-      "intra1_r": torch.as_tensor(graph_np["intra1_r"]).long(),
-      "intra2_s": torch.as_tensor(graph_np["intra2_s"]).long(),
-      "intra2_r": torch.as_tensor(graph_np["intra2_r"]).long(),
-      "inter_s": torch.as_tensor(graph_np["inter_s"]).long(),
-      "inter_r": torch.as_tensor(graph_np["inter_r"]).long(),
-  }
-  targets = torch.as_tensor(graph_np["targets"])
-  model = RRNetTorch(g["nodes1"].shape[1], g["nodes2"].shape[1])
+  g = {k: torch.as_tensor(np.array(graph_np[k])).to(device) for k in ("nodes1", "nodes2")}
+  for k in ("intra1_s", "intra1_r", "intra2_s", "intra2_r", "inter_s", "inter_r"):
+    g[k] = torch.as_tensor(np.array(graph_np[k])).long().to(device)
+  targets = torch.as_tensor(np.array(graph_np["targets"])).to(device)
+  model = RRNetTorch(g["nodes1"].shape[1], g["nodes2"].shape[1],
+                     aggregate=aggregate_mean_pyg if pyg else aggregate_mean).to(device)
   opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
   loss_fn = nn.BCEWithLogitsLoss()
 
@@ -100,6 +114,6 @@ def make_train_step(graph_np: dict, threads: int | None = None):
     loss = loss_fn(model(g), targets)
     loss.backward()
     opt.step()
-    return float(loss)
+    return loss.detach()
 
   return step

@@ -1,4 +1,4 @@
-"""Social rating data for RR-Net's recommendation task (PROTOCOLS.md, "Ratings").
+"""Social rating data for RR-Net's recommendation task (docs/protocols.md, "Ratings").
 
 - FilmTrust, librec layout: `ratings.txt` lines `user item rating` (1-based
   ids, ratings 0.5..4.0 in steps of 0.5), `trust.txt` lines
@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from xmjax.data.retrieval import _variable, read_mat
+from xmjax.data.retrieval import mat_variable, read_mat
 from xmjax.errors import InputError
 
 log = logging.getLogger("xmjax")
@@ -121,13 +121,13 @@ def load_ciao(directory: str, max_id: int = CIAO_MAX_ID) -> RatingData:
   and `trustnetwork.mat` (`trustnetwork`: trustor, trustee) under `directory`."""
   rating_path = os.path.join(directory, "rating.mat")
   trust_path = os.path.join(directory, "trustnetwork.mat")
-  rating = np.asarray(_variable(rating_path, read_mat(rating_path), "rating"), np.float64)
+  rating = np.asarray(mat_variable(rating_path, read_mat(rating_path), "rating"), np.float64)
   if rating.ndim == 2 and rating.shape[0] == 5 and rating.shape[1] != 5:
     rating = rating.T  # MATLAB v7.3 files are column-major
   if rating.ndim != 2 or rating.shape[1] < 4:
     raise InputError(f"{rating_path}: 'rating' must be (n, 5) [user, product, category, "
                      f"rating, helpfulness], got shape {rating.shape}")
-  trust = np.asarray(_variable(trust_path, read_mat(trust_path), "trustnetwork"), np.float64)
+  trust = np.asarray(mat_variable(trust_path, read_mat(trust_path), "trustnetwork"), np.float64)
   if trust.ndim == 2 and trust.shape[0] == 2 and trust.shape[1] != 2:
     trust = trust.T
   if trust.ndim != 2 or trust.shape[1] != 2:

@@ -1,4 +1,4 @@
-"""Cross-modal retrieval data in the layouts of the papers' public code (PROTOCOLS.md).
+"""Cross-modal retrieval data in the layouts of the papers' public code (docs/protocols.md).
 
 Every loader returns a `RetrievalData`: for each split ("train", "valid",
 "test") and each modality, a float32 feature matrix and int labels (0-based).
@@ -163,7 +163,7 @@ def read_mat(path: str) -> dict[str, np.ndarray]:
   return {k: v for k, v in data.items() if not k.startswith("__")}
 
 
-def _variable(path, variables, name):
+def mat_variable(path, variables, name):
   if name not in variables:
     raise InputError(f"{path}: missing MATLAB variable {name!r}; found {sorted(variables)}")
   return variables[name]
@@ -199,10 +199,10 @@ def load_xmedia_mat(path: str) -> RetrievalData:
   variables = read_mat(path)
   splits = {"train": {}, "valid": {}, "test": {}}
   for m, (xtr, xte, ytr, yte, n_test) in XMEDIA_MODALITIES.items():
-    y_train = _labels_vector(f"{path}: {ytr}", _variable(path, variables, ytr)) - 1
-    y_test = _labels_vector(f"{path}: {yte}", _variable(path, variables, yte)) - 1
-    x_train = _oriented(path, xtr, _variable(path, variables, xtr), len(y_train))
-    x_test = _oriented(path, xte, _variable(path, variables, xte), len(y_test))
+    y_train = _labels_vector(f"{path}: {ytr}", mat_variable(path, variables, ytr)) - 1
+    y_test = _labels_vector(f"{path}: {yte}", mat_variable(path, variables, yte)) - 1
+    x_train = _oriented(path, xtr, mat_variable(path, variables, xtr), len(y_train))
+    x_test = _oriented(path, xte, mat_variable(path, variables, xte), len(y_test))
     if len(y_test) <= n_test:
       raise InputError(f"{path}: {xte} has {len(y_test)} rows; the protocol takes the first "
                        f"{n_test} as test and needs more for validation")
@@ -220,16 +220,16 @@ def load_pascal_dir(directory: str, valid_fraction: float, seed: int) -> Retriev
   raw = {}
   for split in ("train", "test"):
     lab_file = os.path.join(directory, f"{split}_img_lab.mat")
-    img_lab = _labels_vector(lab_file, _variable(lab_file, read_mat(lab_file), f"{split}_img_lab"))
+    img_lab = _labels_vector(lab_file, mat_variable(lab_file, read_mat(lab_file), f"{split}_img_lab"))
     txt_lab_file = os.path.join(directory, f"{split}_txt_lab.mat")
     txt_lab = img_lab
     if os.path.exists(txt_lab_file):
-      txt_lab = _labels_vector(txt_lab_file, _variable(txt_lab_file, read_mat(txt_lab_file),
+      txt_lab = _labels_vector(txt_lab_file, mat_variable(txt_lab_file, read_mat(txt_lab_file),
                                                        f"{split}_txt_lab"))
     raw[split] = {}
     for m, stem, y in (("image", f"{split}_img", img_lab), ("text", f"{split}_txt", txt_lab)):
       file = os.path.join(directory, f"{stem}.mat")
-      raw[split][m] = (_oriented(file, stem, _variable(file, read_mat(file), stem), len(y)),
+      raw[split][m] = (_oriented(file, stem, mat_variable(file, read_mat(file), stem), len(y)),
                        y.astype(np.int32))
   train_rows = len(raw["train"]["image"][1])
   if len(raw["train"]["text"][1]) != train_rows:

@@ -1,4 +1,4 @@
-"""SCAN "precomp" image-text features (PROTOCOLS.md): Flickr30k, MS-COCO.
+"""SCAN "precomp" image-text features (docs/protocols.md): Flickr30k, MS-COCO.
 
 Per split: `{split}_ims.npy` (n_images, 36, 2048) bottom-up region features,
 `{split}_caps.txt` (one caption per line, 5 per image in order), optional

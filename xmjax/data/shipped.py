@@ -25,7 +25,7 @@ def asset_path(name: str) -> str:
   return str(resources.files("xmjax.data") / "assets" / name)
 
 
-def _open_npz(path: str) -> dict[str, np.ndarray]:
+def open_npz(path: str) -> dict[str, np.ndarray]:
   if not os.path.exists(path):
     raise InputError(f"{path}: file not found")
   try:
@@ -47,7 +47,7 @@ def load_optdigits(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     labels: (n,) int32 in [0, 10).
   """
   path = path or asset_path("uci_optdigits_8x8.npz")
-  arrays = _open_npz(path)
+  arrays = open_npz(path)
   validate.check_keys(path, arrays, ("images", "labels"))
   images, labels = arrays["images"], arrays["labels"]
   if images.ndim != 3 or images.shape[1:] != (8, 8):
@@ -69,7 +69,7 @@ def load_mfeat(path: str | None = None,
     labels: (n,) int32 in [0, 10).
   """
   path = path or asset_path("uci_mfeat.npz")
-  arrays = _open_npz(path)
+  arrays = open_npz(path)
   validate.check_keys(path, arrays, tuple(views) + ("labels",))
   labels = arrays["labels"]
   out = {}
@@ -91,7 +91,7 @@ def load_label_embeddings(dataset: str, path: str | None = None) -> np.ndarray:
   with key `embeddings`.
   """
   if path is None:
-    arrays = _open_npz(asset_path("label_embeddings.npz"))
+    arrays = open_npz(asset_path("label_embeddings.npz"))
     if dataset not in arrays:
       shipped = sorted(k for k in arrays if k != "encoder" and not k.endswith("_names"))
       raise InputError(f"no shipped label embeddings for {dataset!r} (shipped: {shipped}); "
@@ -105,7 +105,7 @@ def load_label_embeddings(dataset: str, path: str | None = None) -> np.ndarray:
     except (OSError, ValueError) as e:
       raise InputError(f"{path}: not a readable .npy file ({e})") from e
   else:
-    arrays = _open_npz(path)
+    arrays = open_npz(path)
     validate.check_keys(path, arrays, ("embeddings",))
     embeddings = arrays["embeddings"]
   validate.check_rank(f"{path}: embeddings", embeddings, 2)

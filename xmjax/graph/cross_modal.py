@@ -3,7 +3,7 @@
 Like GraphCast's typed graphs, the three edge sets share node sets: intra-1
 lives on modality-1 nodes, intra-2 on modality-2 nodes, and the inter graph
 connects modality-1 senders to modality-2 receivers (its nodes "inherit" the
-intra nodes, see DESIGN.md). Indices in each `EdgeSet` are local to the node
+intra nodes, see docs/design.md). Indices in each `EdgeSet` are local to the node
 set they point into.
 
 Builders guarantee a *fixed out-degree layout*: intra-1 has exactly k1 edges

@@ -18,7 +18,7 @@ from xmjax.errors import InputError
 METRICS = ("cosine", "euclidean", "dot")
 
 
-def _prepare(features: jax.Array, metric: str):
+def prepare_points(features: jax.Array, metric: str):
   """Returns (points, key_bias) with score(i, j) = points_i . points_j + key_bias_j.
 
   The score is monotone in the metric's similarity for each query row:
@@ -35,7 +35,7 @@ def _prepare(features: jax.Array, metric: str):
 
 
 @functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self"))
-def _blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_self):
+def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_self):
   """Indices (n_queries, k) of each query's k best keys, best first, ties to the lower index."""
   n_q, n_k = queries.shape[0], keys.shape[0]
   q_pad = -n_q % row_block
@@ -100,10 +100,10 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
     raise InputError(f"k: need 1 <= k < number of nodes, got k={k} for {n} nodes of {name}")
   if not bool(jnp.all(jnp.isfinite(features))):
     raise InputError(f"{name}: features contain NaN or Inf")
-  points, bias = _prepare(features, metric)
+  points, bias = prepare_points(features, metric)
   row_block = max(1, min(row_block, n))
   col_block = max(1, min(col_block, n))
-  idx = _blockwise_topk(points, points, bias, k=k, row_block=row_block,
+  idx = blockwise_topk(points, points, bias, k=k, row_block=row_block,
                         col_block=col_block, exclude_self=True)
   senders = jnp.repeat(jnp.arange(n, dtype=jnp.int32), k)
   return senders, idx.reshape(-1).astype(jnp.int32)

@@ -2,10 +2,12 @@
 
 from xmjax.models.cnn import DigitsCNN, make_baseline
 from xmjax.models.drsl import DRSL, FNN, drsl_loss, similarity_targets
+from xmjax.models.racg import RACG, CaptionNodes, ImageNodes, dependency_adjacency, triplet_loss
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
-from xmjax.models.rrnet import (RRNet, bce_loss, classification_metrics, parse_units,
-                                predict_classes)
+from xmjax.models.rrnet import (RRNet, bce_loss, classification_metrics, fixed_layouts,
+                                parse_units, predict_classes)
 
-__all__ = ["DRSL", "DSAE", "DigitsCNN", "FNN", "RRNet", "drsl_loss", "orthogonal_projection",
-           "sdml_loss", "similarity_targets", "bce_loss", "classification_metrics", "make_baseline",
-           "parse_units", "predict_classes"]
+__all__ = ["CaptionNodes", "DRSL", "DSAE", "DigitsCNN", "FNN", "ImageNodes", "RACG", "RRNet",
+           "bce_loss", "classification_metrics", "dependency_adjacency", "drsl_loss",
+           "fixed_layouts", "make_baseline", "orthogonal_projection", "parse_units",
+           "predict_classes", "sdml_loss", "similarity_targets", "triplet_loss"]

@@ -1,6 +1,6 @@
-"""RACG: relation-aggregated cross-graph correlation learning (racg.md, III).
+"""RACG: relation-aggregated cross-graph correlation learning (the RACG paper, section III).
 
-Per item (once per image, once per caption; DESIGN.md):
+Per item (once per image, once per caption; docs/design.md):
   image nodes   h = FC_o(region) || FC_p(box)                       (eq. 1)
   caption nodes h = mean of the two directions of a bi-GRU over
                 word and POS embeddings                              (eq. 2-3)
@@ -20,7 +20,7 @@ so the cost per pair is a few (nodes x nodes x d) products. Pairs are scored
 in blocks (`lax.map` over image blocks, vmapped inside); in training each
 block is rematerialised in the backward pass, so memory is one block's.
 
-Choices the paper leaves open (DESIGN.md "RACG decisions"): kappa/mu are
+Choices the paper leaves open (docs/design.md, "RACG"): kappa/mu are
 separate for the visual, textual and cross graphs (one pair for both cross
 directions); graphs include self loops; the 1/n of eq. 10 and of eq. 11 are
 both applied, as written (`literal_scale=False` applies it once: on the

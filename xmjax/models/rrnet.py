@@ -2,20 +2,22 @@
 
 Encoder (eq. 1) -> stacked intra/inter GCN units (eq. 3-8) -> decoder to one
 logit per inter edge (eq. 2) -> binary cross entropy over inter edges (eq. 9).
-See `xmjax.graph.CrossModalGraph` for the input and DESIGN.md for the choices
+See `xmjax.graph.CrossModalGraph` for the input and docs/design.md for the choices
 the paper leaves open.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from xmjax.graph.cross_modal import CrossModalGraph, inter_graphs_tuple, union_graphs_tuple
+from xmjax.nn.aggregation import is_concrete, matches_layout
 from xmjax.nn.gcn import EdgeConcatDense, InterGCNUnit, IntraGCNUnit
 from xmjax.nn.mlp import MLP
 
@@ -39,9 +41,12 @@ class RRNet(nn.Module):
     hidden: hidden width of every MLP (paper: one hidden layer of 16).
     units: the GCN unit sequence, e.g. "intra,inter,intra,inter,inter".
     aggregation: node-layer reduction over incident edges: mean, sum or max.
-    fixed_degree: the graph has the builders' fixed out-degree layout (kNN
-      and top-K graphs do; given relations such as trust links do not), so
-      sent edges are reduced by reshape + sum rather than a scatter.
+    fixed_degree: whether the graph has the builders' fixed out-degree
+      layout (kNN and top-K graphs do; given relations such as trust links
+      do not), so sent edges are reduced by reshape + sum rather than a
+      scatter. None (default): decided from the graph when its arrays are
+      concrete, the general path under jit. True: asserted by the caller
+      (checked when concrete: ValueError on a graph without the layout).
     layer_norm: LayerNorm after each activation in the GCN units.
     dtype: compute dtype (e.g. jnp.bfloat16); params and loss stay float32.
 
@@ -51,7 +56,7 @@ class RRNet(nn.Module):
   hidden: int = 16
   units: str = "intra,inter,intra,inter,inter"
   aggregation: str = "mean"
-  fixed_degree: bool = True
+  fixed_degree: Optional[bool] = None
   layer_norm: bool = False
   dtype: Any = None
 
@@ -80,12 +85,17 @@ class RRNet(nn.Module):
 
     intra = union_graphs_tuple(nodes, intra_edges, graph.intra1, graph.intra2, n1)
     inter = inter_graphs_tuple(nodes, inter_edges, graph.inter, n1)
-    intra_layout = inter_layout = None
-    if self.fixed_degree:
-      k1 = graph.intra1.senders.shape[0] // n1
-      k2 = graph.intra2.senders.shape[0] // n2
-      intra_layout = ((n1, k1), (n2, k2))
-      inter_layout = ((n1, graph.num_candidates), (n2, 0))
+    intra_layout, inter_layout = fixed_layouts(graph)
+    fixed = self.fixed_degree
+    if fixed is None:  # use the fast path only where the graph is seen to have it
+      intra_s = np.concatenate([np.asarray(graph.intra1.senders),
+                                np.asarray(graph.intra2.senders) + n1]) \
+          if is_concrete(graph.intra1.senders) and is_concrete(graph.intra2.senders) else None
+      fixed = (intra_s is not None and is_concrete(graph.inter.senders)
+               and matches_layout(intra_s, intra_layout)
+               and matches_layout(graph.inter.senders, inter_layout[:1]))
+    if not fixed:
+      intra_layout = inter_layout = None
 
     unit_features = (self.hidden, self.latent)
     for i, kind in enumerate(parse_units(self.units)):
@@ -100,6 +110,16 @@ class RRNet(nn.Module):
 
     logits = MLP((self.hidden, 1), dtype=self.dtype, name="decoder")(inter.edges)
     return logits[:, 0].astype(jnp.float32)
+
+
+def fixed_layouts(graph: CrossModalGraph):
+  """The sender layouts of the union intra graph and the inter graph that
+  the builders produce: every node sends the same number of edges, edges
+  sorted by sender."""
+  n1, n2 = graph.nodes1.shape[0], graph.nodes2.shape[0]
+  k1 = graph.intra1.senders.shape[0] // max(n1, 1)
+  k2 = graph.intra2.senders.shape[0] // max(n2, 1)
+  return ((n1, k1), (n2, k2)), ((n1, graph.num_candidates), (n2, 0))
 
 
 def bce_loss(logits: jax.Array, targets: jax.Array, mask: jax.Array,

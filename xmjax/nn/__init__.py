@@ -6,13 +6,17 @@
     out = unit.apply(params, graphs_tuple)   # a jraph.GraphsTuple
 """
 
-from xmjax.nn.aggregation import REDUCTIONS, aggregate_edges
+from xmjax.nn.aggregation import INCIDENT, REDUCTIONS, aggregate_edges, check_sender_layout
+from xmjax.nn.cross_graph import (HeadTail, graph_attention, l2_normalize, masked_softmax,
+                                  multi_head_similarity)
 from xmjax.nn.gcn import (EdgeConcatDense, InterEdgeLayer, InterGCNUnit, IntraEdgeLayer,
                           IntraGCNUnit, NodeLayer)
 from xmjax.nn.mlp import MLP
 from xmjax.nn.relation import FUSIONS, RelationNetwork
 
 __all__ = [
-    "EdgeConcatDense", "InterEdgeLayer", "InterGCNUnit", "IntraEdgeLayer", "IntraGCNUnit",
-    "FUSIONS", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork", "aggregate_edges",
+    "EdgeConcatDense", "FUSIONS", "HeadTail", "INCIDENT", "InterEdgeLayer", "InterGCNUnit",
+    "IntraEdgeLayer", "IntraGCNUnit", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork",
+    "aggregate_edges", "check_sender_layout", "graph_attention", "l2_normalize",
+    "masked_softmax", "multi_head_similarity",
 ]

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 REDUCTIONS = ("mean", "sum", "max")
 
@@ -26,6 +27,47 @@ REDUCTIONS = ("mean", "sum", "max")
 # order; edges are sorted by sender and block b's nodes send exactly
 # out_degree edges each (0 allowed).
 SenderLayout = Sequence[tuple[int, int]]
+
+
+INCIDENT = ("both", "received")
+
+
+def is_concrete(x) -> bool:
+  """True for arrays whose values are known now (not traced under jit)."""
+  return not isinstance(x, jax.core.Tracer)
+
+
+def layout_senders(layout: SenderLayout) -> np.ndarray:
+  """The senders array a graph with this fixed out-degree layout has."""
+  degrees = np.concatenate([np.full(count, degree, np.int64) for count, degree in layout]) \
+      if layout else np.zeros(0, np.int64)
+  return np.repeat(np.arange(len(degrees)), degrees)
+
+
+def matches_layout(senders, layout: SenderLayout) -> bool:
+  expected = layout_senders(layout)
+  senders = np.asarray(senders)
+  return senders.shape == expected.shape and bool(np.array_equal(senders, expected))
+
+
+def check_sender_layout(senders, num_nodes: int, layout: SenderLayout) -> None:
+  """Raises ValueError unless `senders` (concrete) is exactly the layout's:
+  sorted by sender, node blocks of the stated out-degrees. Traced senders
+  cannot be checked; the caller vouches for them."""
+  if not is_concrete(senders):
+    return
+  expected = layout_senders(layout)
+  if len(expected) != senders.shape[0] or sum(c for c, _ in layout) != num_nodes:
+    raise ValueError(f"sender_layout {tuple(map(tuple, layout))} describes "
+                     f"{sum(c for c, _ in layout)} nodes and {len(expected)} edges; the graph has "
+                     f"{num_nodes} nodes and {senders.shape[0]} edges")
+  wrong = np.flatnonzero(np.asarray(senders) != expected)
+  if wrong.size:
+    i = int(wrong[0])
+    raise ValueError(f"sender_layout {tuple(map(tuple, layout))} does not match the graph: "
+                     f"edge {i} is sent by node {int(np.asarray(senders)[i])}, the layout says "
+                     f"{int(expected[i])} (edges must be sorted by sender with those "
+                     "out-degrees); pass sender_layout=None for any graph")
 
 
 def _sent_reduce(edges, senders, num_nodes, layout, reduction):
@@ -56,8 +98,9 @@ def _sent_count(senders, num_nodes, layout):
 
 def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
                     num_nodes: int, reduction: str = "mean",
-                    sender_layout: SenderLayout | None = None) -> jax.Array:
-  """Reduces each node's incident edges (sent and received) to one vector.
+                    sender_layout: SenderLayout | None = None,
+                    incident: str = "both") -> jax.Array:
+  """Reduces each node's incident edges to one vector.
 
   Args:
     edges: (E, F) edge features.
@@ -65,13 +108,30 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
     num_nodes: N (static).
     reduction: "mean" (default), "sum" or "max". Nodes without edges get 0.
     sender_layout: optional fixed out-degree layout (see module docstring).
+      Checked against `senders` whenever they are concrete (ValueError if
+      they do not match); under jit the caller vouches for it.
+    incident: "both" (RR-Net eq. 8: sent and received edges) or "received"
+      (jraph's convention: messages flow sender -> receiver).
 
   Returns:
     (N, F) float32.
   """
   if reduction not in REDUCTIONS:
     raise ValueError(f"aggregation: unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+  if incident not in INCIDENT:
+    raise ValueError(f"incident: unknown {incident!r}; choose one of {INCIDENT}")
   edges = edges.astype(jnp.float32)
+  if incident == "received":
+    if reduction == "max":
+      out = jax.ops.segment_max(edges, receivers, num_nodes)
+      return jnp.where(jnp.isfinite(out), out, 0.0)
+    total = jax.ops.segment_sum(edges, receivers, num_nodes)
+    if reduction == "sum":
+      return total
+    count = jax.ops.segment_sum(jnp.ones(receivers.shape, jnp.float32), receivers, num_nodes)
+    return total / jnp.maximum(count, 1.0)[:, None]
+  if sender_layout is not None:
+    check_sender_layout(senders, num_nodes, sender_layout)
   sent = _sent_reduce(edges, senders, num_nodes, sender_layout, reduction)
   if reduction == "max":
     received = jax.ops.segment_max(edges, receivers, num_nodes)

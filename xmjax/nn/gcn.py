@@ -88,8 +88,9 @@ class InterEdgeLayer(nn.Module):
     width = self.kernel_features or v.shape[-1]
     fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype, name="W")(
         v, v, graph.senders, graph.receivers)
+    inputs = fused if graph.edges is None else jnp.concatenate([fused, graph.edges], -1)
     edges = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
-                dtype=self.dtype, name="mlp")(jnp.concatenate([fused, graph.edges], -1))
+                dtype=self.dtype, name="mlp")(inputs)
     return graph._replace(edges=edges)
 
 
@@ -97,21 +98,25 @@ class NodeLayer(nn.Module):
   """v <- MLP([agg(all incident edges) || v]) (eq. 8), agg non-parametric.
 
   Attributes:
-    aggregation: "mean" (default), "sum" or "max" over sent and received edges.
+    aggregation: "mean" (default), "sum" or "max" over incident edges.
     sender_layout: optional fixed out-degree layout of the graph, for a
-      scatter-free reduction of sent edges (see `xmjax.nn.aggregate_edges`).
+      scatter-free reduction of sent edges (see `xmjax.nn.aggregate_edges`;
+      checked against the graph whenever its arrays are concrete).
+    incident: "both" (the paper: sent and received edges) or "received"
+      (jraph's convention).
   """
   features: tuple[int, ...] = (16, 16)
   aggregation: str = "mean"
   sender_layout: Optional[SenderLayout] = None
   layer_norm: bool = False
   dtype: Any = None
+  incident: str = "both"
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     num_nodes = graph.nodes.shape[0]
     agg = aggregate_edges(graph.edges, graph.senders, graph.receivers, num_nodes,
-                          self.aggregation, self.sender_layout)
+                          self.aggregation, self.sender_layout, self.incident)
     agg = agg.astype(self.dtype or graph.nodes.dtype)
     nodes = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
                 dtype=self.dtype, name="mlp")(jnp.concatenate([agg, graph.nodes], -1))
@@ -125,6 +130,7 @@ class _GCNUnit(nn.Module):
   sender_layout: Optional[SenderLayout] = None
   layer_norm: bool = False
   dtype: Any = None
+  incident: str = "both"
 
   def edge_layer(self) -> nn.Module:
     raise NotImplementedError
@@ -133,7 +139,7 @@ class _GCNUnit(nn.Module):
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     graph = self.edge_layer()(graph)
     return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
-                     self.dtype, name="node")(graph)
+                     self.dtype, self.incident, name="node")(graph)
 
 
 class IntraGCNUnit(_GCNUnit):

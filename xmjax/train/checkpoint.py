@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 import orbax.checkpoint as ocp
 
+from xmjax.process import barrier, is_primary
+
 log = logging.getLogger("xmjax")
 
 
@@ -61,9 +63,13 @@ class Checkpointer:
                           f"{os.path.basename(self.directory)}-{step}-{int(time.time())}")
     log.warning("checkpoint %s is unreadable (%s: %s); moved to %s, falling back to the "
                 "previous one", source, type(error).__name__, str(error)[:200], target)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
     self._manager.close()
-    shutil.move(source, target)
+    # Every process reads the same directory and finds it unreadable; one
+    # moves it, the others wait for that before reopening the manager.
+    if is_primary():
+      os.makedirs(os.path.dirname(target), exist_ok=True)
+      shutil.move(source, target)
+    barrier(f"xmjax_quarantine_{os.path.basename(self.directory)}_{step}")
     self._manager = self._open()
 
   def save(self, step: int, state: Any) -> None:

@@ -10,6 +10,7 @@ import time
 from typing import Mapping
 
 import numpy as np
+from xmjax.process import is_primary
 
 log = logging.getLogger("xmjax")
 
@@ -19,8 +20,7 @@ class MetricWriter:
   appends them to `workdir/metrics.jsonl`."""
 
   def __init__(self, workdir: str):
-    import jax
-    self._active = jax.process_index() == 0   # one writer in a multi-process run
+    self._active = is_primary()   # one writer in a multi-process run
     if not self._active:
       return
     from tensorboardX import SummaryWriter  # Lazy: only runs that log need it.

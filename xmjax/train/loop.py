@@ -15,10 +15,12 @@ import tempfile
 from typing import Any, Callable, Mapping, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from xmjax.train.checkpoint import Checkpointer
 from xmjax.train.logging import MetricWriter, Progress
+from xmjax.process import is_primary
 
 # Fault injection for tests of crash recovery: XMJAX_FAULT_INJECTION="stage:step:point"
 # makes the process SIGKILL itself in `stage` at `step`, point "step" (right after
@@ -42,12 +44,15 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
                  num_steps: int, checkpointer: Checkpointer, writer: MetricWriter | None,
                  prefix: str, log_every: int = 50, checkpoint_every: int = 500,
                  hooks: Sequence[Hook] = (), eval_fn: Callable[[Any], dict] | None = None,
-                 eval_every: int = 0) -> Any:
+                 eval_every: int = 0, snapshot_prefixes: Sequence[str] = ("best_",)) -> Any:
   """Trains from the latest checkpoint (if any) to `num_steps`.
 
   Args:
     state: an initial train state; replaced by the latest checkpoint if one exists.
-    train_step: jitted (state, *batch) -> (state, metrics dict of scalars).
+    train_step: jitted (state, *batch) -> (state, metrics dict of scalars);
+      each logged value is the metric's mean over the steps since the last log,
+      except snapshots of the state (names starting with `snapshot_prefixes`,
+      e.g. SDML's best_valid_loss_*), logged as their latest value.
     batch_fn: step -> tuple of batch arguments, deterministic in step.
     num_steps: total steps of the stage.
     checkpointer: where to restore from and save to (every `checkpoint_every`
@@ -64,12 +69,21 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
   state = checkpointer.restore_latest(state)
   start = int(jax.device_get(state.step))
   progress = Progress(num_steps, start, prefix, every=log_every)
+  interval_sum, interval_steps = None, 0
   try:
     for step in range(start, num_steps):
       state, metrics = train_step(state, *batch_fn(step))
+      # Summed on device (asynchronously): the logged value is the mean over
+      # the logging interval, not the last step's.
+      interval_sum = metrics if interval_sum is None else {
+          k: v if k.startswith(tuple(snapshot_prefixes)) else jnp.add(interval_sum[k], v)
+          for k, v in metrics.items()}
+      interval_steps += 1
       done = step + 1
       if done % log_every == 0 or done == num_steps:
-        host = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        host = {k: float(v) if k.startswith(tuple(snapshot_prefixes)) else float(v) / interval_steps
+                for k, v in jax.device_get(interval_sum).items()}
+        interval_sum, interval_steps = None, 0
         if writer is not None:
           writer.write_scalars(done, {f"{prefix}/train_{k}": v for k, v in host.items()})
         progress.update(done, host)
@@ -94,7 +108,7 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
 def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
   """Writes JSON via a temporary file and a rename, so readers never see half
   a file (process 0 only in a multi-process run)."""
-  if jax.process_index() != 0:
+  if not is_primary():
     return
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
@@ -105,7 +119,7 @@ def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
 
 
 def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
-  if jax.process_index() != 0:
+  if not is_primary():
     return
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz")

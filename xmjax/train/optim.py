@@ -5,17 +5,12 @@ from __future__ import annotations
 import ml_collections
 import optax
 
+from xmjax.configs.schemas import optimizer_config  # noqa: F401  (re-exported)
+
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
-def optimizer_config(**overrides) -> ml_collections.ConfigDict:
-  """Every optimizer field a config may set (paper SGD defaults), with overrides."""
-  config = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.01, momentum=0.9, weight_decay=5e-4, schedule="constant",
-      warmup_steps=0, decay_factor=0.1, decay_at=(0.5, 0.75), b1=0.9, b2=0.999))
-  config.update(overrides)
-  return config
 
 
 def make_schedule(config: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:

@@ -22,7 +22,9 @@ import ml_collections
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
+from xmjax.configs.schemas import mesh_config  # noqa: F401  (re-exported)
 from xmjax.errors import InputError
+from xmjax.process import barrier, is_primary  # noqa: F401  (re-exported)
 
 DATA_AXIS = "data"
 
@@ -40,18 +42,6 @@ def initialize_distributed(coordinator_address: str | None = None,
   index = process_id if process_id is not None else int(os.environ.get("JAX_PROCESS_ID", "0"))
   jax.distributed.initialize(address, count, index)
   return True
-
-
-def is_primary() -> bool:
-  """True on the process that writes logs, results and caches (process 0)."""
-  return jax.process_index() == 0
-
-
-def mesh_config(**overrides) -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict(dict(
-      data=0))  # devices on the data axis; 0 = every local device
-  config.update(overrides)
-  return config
 
 
 def make_mesh(config: ml_collections.ConfigDict, batch_size: int | None = None) -> Mesh:

@@ -6,6 +6,7 @@ import json
 import math
 import os
 from collections import defaultdict
+from xmjax.process import is_primary
 
 
 def read_metrics(workdir: str) -> dict[str, tuple[list[int], list[float]]]:
@@ -30,8 +31,7 @@ def read_metrics(workdir: str) -> dict[str, tuple[list[int], list[float]]]:
 def plot_training_curves(workdir: str) -> str | None:
   """Writes plots/training_curves.png: one panel per logged series
   (train and validation metrics of every stage); returns its path."""
-  import jax
-  if jax.process_index() != 0:
+  if not is_primary():
     return None
   series = read_metrics(workdir)
   if not series:

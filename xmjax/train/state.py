@@ -11,6 +11,7 @@ import ml_collections
 from flax.training import train_state
 
 from xmjax.errors import InputError
+from xmjax.process import is_primary
 
 TrainState = train_state.TrainState
 
@@ -55,11 +56,12 @@ def check_known_fields(config: ml_collections.ConfigDict,
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes the run's config to workdir/config.json (what produced the results)."""
-  import jax
-  if jax.process_index() != 0:
+  if not is_primary():
     return
-  with open(os.path.join(workdir, "config.json"), "w") as f:
+  path = os.path.join(workdir, "config.json")
+  with open(path + ".tmp", "w") as f:   # then a rename: readers never see half a file
     f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+  os.replace(path + ".tmp", path)
 
 
 def load_saved_config(workdir: str) -> dict[str, Any] | None:

@@ -12,16 +12,12 @@ from typing import Any, Sequence
 import ml_collections
 
 from xmjax.errors import InputError
-from xmjax.train.experiments import train_and_evaluate
+from xmjax.train import provenance
+from xmjax.train.experiments import get_experiment, train_and_evaluate
 from xmjax.train.loop import write_json_atomic
 
 log = logging.getLogger("xmjax")
 
-# Stages whose outputs do not depend on the swept field can be shared between
-# sweep points: experiment -> (cached file, config prefixes it depends on).
-SHARED_STAGES = {
-    "rrnet_classification": ("baseline/outputs.npz", ("baseline.", "data.", "seed", "dtype")),
-}
 
 
 def _get(config, field):
@@ -71,17 +67,17 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str, field: str,
   """Runs config once per value of `field` in workdir/<field>=<value>/
   (each resumable like any run) and writes workdir/sweep.json and
   workdir/plots/sweep_<field>.png."""
-  shared = SHARED_STAGES.get(config.experiment)
-  reuse = shared and not any(field.startswith(p) for p in shared[1])
+  # Stages that do not depend on the swept field run at the first point only.
+  shared = [s for s in getattr(get_experiment(config.experiment), "STAGES", ())
+            if s.outputs and not s.depends_on(field)]
   points, first_dir = [], None
   for value in values:
     point = copy.deepcopy(config)
     _set(point, field, value)
     point_dir = os.path.join(workdir, f"{field}={value}")
-    if reuse and first_dir and not os.path.exists(os.path.join(point_dir, shared[0])):
-      # The shared stage depends only on fields the sweep leaves alone.
-      os.makedirs(os.path.dirname(os.path.join(point_dir, shared[0])), exist_ok=True)
-      shutil.copy(os.path.join(first_dir, shared[0]), os.path.join(point_dir, shared[0]))
+    if first_dir:
+      for stage in shared:
+        share_stage(stage, first_dir, point_dir)
     log.info("sweep: %s=%s in %s", field, value, point_dir)
     results = train_and_evaluate(point, point_dir)
     first_dir = first_dir or point_dir
@@ -93,6 +89,22 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str, field: str,
   write_json_atomic(os.path.join(workdir, "sweep.json"), summary)
   plot_sweep(summary, os.path.join(workdir, "plots", f"sweep_{field}.png"))
   return summary
+
+
+def share_stage(stage: provenance.Stage, source_dir: str, target_dir: str) -> None:
+  """Copies a finished stage's outputs and fingerprint from one sweep point
+  to another (whose config differs only in fields the stage ignores, so the
+  target's own provenance check accepts it)."""
+  recorded = provenance.load_stages(source_dir).get(stage.name)
+  if recorded is None or provenance.load_stages(target_dir).get(stage.name) is not None:
+    return
+  sources = [os.path.join(source_dir, f) for f in stage.outputs]
+  if not all(os.path.exists(f) for f in sources):
+    return
+  for name, source in zip(stage.outputs, sources):
+    os.makedirs(os.path.dirname(os.path.join(target_dir, name)), exist_ok=True)
+    shutil.copy(source, os.path.join(target_dir, name))
+  provenance.record_stages(target_dir, {stage.name: recorded})
 
 
 def plot_sweep(summary: dict, path: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from xmjax.configs import sibling_config  # noqa: F401  (re-exported for old configs)
 from xmjax.errors import InputError
 
 EXPERIMENTS = {
@@ -31,16 +32,3 @@ def get_experiment(name: str) -> ModuleType:
 def train_and_evaluate(config, workdir: str, **kwargs) -> dict:
   """Runs config.experiment end to end in `workdir`; returns results.json's content."""
   return get_experiment(config.experiment).train_and_evaluate(config, workdir, **kwargs)
-
-
-def sibling_config(config_file: str, name: str) -> ModuleType:
-  """The config module `name`.py from the same directory as `config_file`
-  (config files are loaded by path, not as a package, so one config that
-  varies another imports it this way)."""
-  import importlib.util
-  import os
-  path = os.path.join(os.path.dirname(os.path.abspath(config_file)), f"{name}.py")
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module

@@ -19,10 +19,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.nn.relation import FUSIONS
 from xmjax.train import optim, parallel
+from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
@@ -33,23 +35,13 @@ from xmjax.train.state import (BatchStatsTrainState, check_known_fields, compute
 log = logging.getLogger("xmjax")
 
 
+# Training depends on everything but the evaluation fields.
+STAGES = (provenance.Stage("drsl", exclude=("eval.",)),)
+
+
 def default_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.name = "drsl"
-  c.experiment = "drsl_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
-  c.mesh = parallel.mesh_config()
-  c.data = common.data_config(modalities="image,text")
-  c.model = ml_collections.ConfigDict(dict(
-      image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,
-      fusion="concat", batch_norm=False, block_size=128))
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
-      optimizer=optim.optimizer_config(name="adam", learning_rate=1e-4, weight_decay=0.0)))
-  c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))
-  return c
+  """Every field a drsl_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("drsl_retrieval")
 
 
 def check_config(config) -> None:
@@ -156,7 +148,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   mesh = parallel.make_mesh(config, t.batch_size)
   state = parallel.replicate(init_state(config, model, data, image_role, text_role, num_steps),
                              mesh)
-  os.makedirs(workdir, exist_ok=True)
+  provenance.claim_stages(config, workdir, STAGES, {"drsl": common.data_files(config)})
   save_config(config, workdir)
   arrays = parallel.replicate([jnp.asarray(a) for a in (data.features("train", image_role),
                                                         data.labels("train", image_role),

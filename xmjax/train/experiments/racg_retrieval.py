@@ -1,4 +1,4 @@
-"""RACG fine-grained image-text retrieval (racg.md; PROTOCOLS.md R@K).
+"""RACG fine-grained image-text retrieval (the RACG paper; docs/protocols.md, R@K).
 
 Data: the embedded synthetic relational scenes (`data.name = "scenes"`) or
 the SCAN precomp layout (`"scan"`, Flickr30k / MS-COCO) under `data.dir`.
@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax.configs import schemas
 from xmjax import metrics
 from xmjax.data import scan as scan_lib
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, Images, scenes_split
@@ -33,8 +34,9 @@ from xmjax.data.text import NUM_POS, Captions, spacy_parser
 from xmjax.errors import InputError
 from xmjax.models.racg import RACG, triplet_loss
 from xmjax.train import optim, parallel
+from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.experiments.rrnet_classification import check_optimizer, check_positive
+from xmjax.train.checks import check_optimizer, check_positive
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.plots import plot_training_curves
@@ -47,43 +49,12 @@ DATASETS = ("scenes", "scan")
 PARSERS = ("none", "spacy")
 
 
+STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
+
+
 def default_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.name = "racg"
-  c.experiment = "racg_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
-  c.mesh = parallel.mesh_config()
-  c.data = ml_collections.ConfigDict(dict(
-      name="scenes",          # scenes (embedded) | scan (precomp files in `dir`)
-      dir="",
-      vocab="",               # scan: vocabulary JSON ("" = the *vocab*.json in dir)
-      train_split="train",
-      eval_split="test",      # MS-COCO: "testall" (5000 images) for 1K and 5K
-      coco_folds=False,       # also report the mean over folds of 1000 images ("1k_")
-      # Text graph: "spacy" parses POS and dependencies (needs spaCy and
-      # en_core_web_sm); "none" falls back to a chain over each sentence with
-      # every word linking to regions. Scenes bring their own parse.
-      parser="none",
-      max_length=64,          # words kept per caption
-      scenes=ml_collections.ConfigDict(dict(
-          train_pairs=400, test_pairs=50, feature_dim=64, max_objects=4, noise=0.3,
-          seed=0))))             # the data's own seed (the model's is config.seed)
-  c.model = ml_collections.ConfigDict(dict(
-      joint_dim=1024, position_dim=128, word_dim=300, pos_dim=15, num_heads=64,
-      temperature=4.0, use_positions=True,
-      literal_scale=True,     # eq. 10-11's two 1/n factors as written (False: one)
-      image_block=8,          # training: images per rematerialised block of the B x B scores
-      eval_image_block=32, eval_caption_block=128))
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=80, num_epochs=30, checkpoint_every=500,
-      margin=0.2, aux_weight=0.2, beta=0.7, gamma=0.3,
-      ablation_no_cross=False,
-      optimizer=optim.optimizer_config(name="adam", learning_rate=2e-4, weight_decay=0.0,
-                                       schedule="step", decay_at=(0.5,), decay_factor=0.1)))
-  c.eval = ml_collections.ConfigDict(dict(rerank=True, rerank_k1=15))
-  return c
+  """Every field a racg_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("racg_retrieval")
 
 
 def check_config(config) -> None:
@@ -306,7 +277,7 @@ def checkpointer(workdir, prefix) -> Checkpointer:
 
 def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
   data = prepare(config)
-  os.makedirs(workdir, exist_ok=True)
+  provenance.claim_stages(config, workdir, STAGES)
   save_config(config, workdir)
   writer = MetricWriter(workdir)
   states = {}

@@ -14,48 +14,70 @@ import numpy as np
 from xmjax import metrics
 from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
                                   load_sdml_h5, load_xmedia_mat)
+from xmjax.configs.schemas import retrieval_data_config as data_config  # noqa: F401
 from xmjax.errors import InputError
 
 log = logging.getLogger("xmjax")
 
-DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat")
+DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat")   # keys of LOADERS, below
 
 
-def data_config(**overrides) -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict(dict(
-      format="mfeat",      # mfeat | sdml_h5 | xmedia_mat | pascal_mat
-      dir="",              # directory holding the file(s); "" = shipped data (mfeat)
-      file="",             # sdml_h5: the *.h5py name; xmedia_mat: XMediaFeatures.mat
-      modalities="",       # comma-separated modalities to use ("" = all of the data set)
-      valid_len=0,         # sdml_h5: first rows of the test split used for validation
-      valid_fraction=0.1,  # pascal_mat, mfeat: stratified validation part of training
-      test_fraction=0.2,   # mfeat: stratified test part
-      split_seed=0,
-      standardize=True))   # per modality, training statistics only
-  c.update(overrides)
-  return c
+def _needs_dir(d) -> None:
+  if not d.dir:
+    raise InputError(f"config.data.dir: the {d.format} layout needs the directory of its files")
+
+
+def _load_mfeat(d) -> RetrievalData:
+  path = os.path.join(d.dir, d.file or "uci_mfeat.npz") if d.dir else None
+  return load_mfeat_retrieval(d.valid_fraction, d.test_fraction, d.split_seed, path)
+
+
+def _load_sdml_h5(d) -> RetrievalData:
+  _needs_dir(d)
+  return load_sdml_h5(os.path.join(d.dir, d.file), d.valid_len)
+
+
+def _load_xmedia_mat(d) -> RetrievalData:
+  _needs_dir(d)
+  return load_xmedia_mat(os.path.join(d.dir, d.file or "XMediaFeatures.mat"))
+
+
+def _load_pascal_mat(d) -> RetrievalData:
+  _needs_dir(d)
+  return load_pascal_dir(d.dir, d.valid_fraction, d.split_seed)
+
+
+# config.data.format -> loader of config.data: a new layout is one entry here.
+LOADERS = {"mfeat": _load_mfeat, "sdml_h5": _load_sdml_h5, "xmedia_mat": _load_xmedia_mat,
+           "pascal_mat": _load_pascal_mat}
 
 
 def load_data(config: ml_collections.ConfigDict) -> RetrievalData:
   """The data set named by config.data, restricted to config.data.modalities."""
   d = config.data
-  if d.format not in DATA_FORMATS:
+  if d.format not in LOADERS:
     raise InputError(f"config.data.format: unknown {d.format!r}; choose one of {DATA_FORMATS}")
-  if d.format == "mfeat":
-    path = os.path.join(d.dir, d.file or "uci_mfeat.npz") if d.dir else None
-    data = load_mfeat_retrieval(d.valid_fraction, d.test_fraction, d.split_seed, path)
-  else:
-    if not d.dir:
-      raise InputError(f"config.data.dir: the {d.format} layout needs the directory of its files")
-    if d.format == "sdml_h5":
-      data = load_sdml_h5(os.path.join(d.dir, d.file), d.valid_len)
-    elif d.format == "xmedia_mat":
-      data = load_xmedia_mat(os.path.join(d.dir, d.file or "XMediaFeatures.mat"))
-    else:
-      data = load_pascal_dir(d.dir, d.valid_fraction, d.split_seed)
+  data = LOADERS[d.format](d)
   if d.modalities:
     data = data.select([m.strip() for m in d.modalities.split(",")])
   return data.standardized() if d.standardize else data
+
+
+def data_files(config) -> list[str]:
+  """The files load_data reads (stage provenance records their signatures)."""
+  d = config.data
+  if d.format == "mfeat":
+    if not d.dir:
+      from xmjax.data.shipped import asset_path
+      return [asset_path("uci_mfeat.npz")]
+    return [os.path.join(d.dir, d.file or "uci_mfeat.npz")]
+  if not d.dir:
+    return []
+  if d.format == "pascal_mat":
+    return sorted(os.path.join(d.dir, n) for n in os.listdir(d.dir)
+                  if os.path.isfile(os.path.join(d.dir, n))) if os.path.isdir(d.dir) else []
+  default = {"xmedia_mat": "XMediaFeatures.mat"}.get(d.format, "")
+  return [os.path.join(d.dir, d.file or default)]
 
 
 def modality_pairs(modalities: Sequence[str]):
@@ -74,7 +96,7 @@ def map_results(prefix: str, similarity: Callable[[str, str], np.ndarray], data:
     out[f"{prefix}/map_{q}2{t}"] = metrics.map_at_all(sim, ql, tl)
     out[f"{prefix}/map{k}_{q}2{t}"] = metrics.map_at_all(sim, ql, tl, k=k)
     if curves is not None:
-      curves[f"{q}2{t}"] = metrics.retrieval_curves(sim, ql, tl)
+      curves[(q, t)] = metrics.retrieval_curves(sim, ql, tl)
   for kind in ("map", f"map{k}"):
     values = [v for name, v in out.items() if name.split("/")[1].startswith(kind + "_")]
     out[f"{prefix}/{kind}_mean"] = float(np.mean(values))
@@ -140,10 +162,16 @@ def cca_results(data: RetrievalData, modalities: Sequence[str], components: int,
   return map_results("cca", similarity, data, modalities, k=k)
 
 
-def write_plot(workdir: str, name: str, curves: dict) -> None:
+def write_plot(workdir: str, name: str, curves: dict, results: dict | None = None) -> None:
+  """workdir/plots/<name>_retrieval.png: mAP matrix (from results'
+  `<name>/map_<q>2<t>`) and per-query-modality curves."""
   os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
+  maps = None
+  if results is not None:
+    maps = {(q, t): results[f"{name}/map_{q}2{t}"] for q, t in curves
+            if f"{name}/map_{q}2{t}" in results}
   metrics.plot_retrieval_curves(curves, os.path.join(workdir, "plots", f"{name}_retrieval.png"),
-                                title=name)
+                                title=name, maps=maps)
 
 
 def report(config, workdir: str, model: str, similarity: Callable[[str, str], np.ndarray],
@@ -157,7 +185,7 @@ def report(config, workdir: str, model: str, similarity: Callable[[str, str], np
                              curves=curves))
   results.update(cca_results(data, modalities, config.eval.cca_components, config.seed,
                              k=config.eval.map_k))
-  write_plot(workdir, model, curves)
+  write_plot(workdir, model, curves, results)
   plot_training_curves(workdir)
   write_json_atomic(os.path.join(workdir, "results.json"), results)
   write_json_atomic(os.path.join(workdir, "timing.json"), timing)

@@ -21,7 +21,6 @@ from the same run, plus train accuracies and the candidate recall.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import time
@@ -31,83 +30,39 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
 from xmjax import graph as graph_lib
-from xmjax.data import load_label_embeddings, load_optdigits, standardize, stratified_split
-from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
-from xmjax.data.augment import augment
+from xmjax.configs import schemas
+from xmjax.data import standardize
+from xmjax.data.images import load_data
 from xmjax.errors import InputError
-from xmjax.models import RRNet, bce_loss, classification_metrics, make_baseline, parse_units
+from xmjax.models import make_baseline
 from xmjax.models.cnn import BASELINES
-from xmjax.nn.aggregation import REDUCTIONS
-from xmjax.train import optim, parallel
+from xmjax.train import optim, parallel, provenance
+from xmjax.train.baseline import baseline_predict, baseline_train_step
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
+from xmjax.train.checks import check_optimizer, check_positive
 from xmjax.train.logging import MetricWriter
-from xmjax.train.plots import plot_training_curves
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
-from xmjax.train.state import (BatchStatsTrainState, TrainState, check_known_fields, compute_dtype, create_train_state,
-                               load_saved_config, save_config)
+from xmjax.train.plots import plot_training_curves
+from xmjax.train.rrnet_stage import (check_rrnet_config, class_node_features, make_rrnet,
+                                     rrnet_eval_step, rrnet_train_step)
+from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
+                               save_config)
 
 log = logging.getLogger("xmjax")
 
-# Label-node attributes: one-hot, seeded Gaussian, the shipped MiniLM
-# embeddings of the class names, or the user's vectors (rrnet.label_embeddings).
-LABEL_FEATURES = ("onehot", "random", "text", "file")
-DATASETS = ("optdigits",) + tuple(IMAGE_DATASETS)
+
+# The baseline CNN depends only on the data and its own fields, so a sweep
+# over RR-Net fields trains it once (xmjax.train.sweep shares it).
+STAGES = (provenance.Stage("baseline", include=("baseline.", "data.", "seed", "dtype"),
+                           outputs=("baseline/outputs.npz",)),
+          provenance.Stage("rrnet"))
 
 
 def default_config() -> ml_collections.ConfigDict:
-  """Every field an rrnet_classification config may set (the schema)."""
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_classification"
-  c.experiment = "rrnet_classification"
-  c.seed = 0
-  c.dtype = "float32"          # or "bfloat16" (params, optimizer and loss stay float32)
-  c.log_every = 50
-  c.mesh = parallel.mesh_config()  # data-parallel devices for the baseline CNN
-  c.data = ml_collections.ConfigDict(dict(
-      name="optdigits",        # the shipped UCI 8x8 digits, or "cifar10" / "cifar100" (TFDS)
-      path="",                 # optdigits: "" = the shipped file
-      data_dir="",             # TFDS sets: a prepared copy ("" = TFDS's default)
-      # TFDS sets: > 0 replaces the files by this many generated examples of
-      # the real shapes and label space per split (smoke tests, throughput).
-      fake_examples=0,
-      split_seed=0,            # seeded stratified splits, recorded in the workdir
-      test_fraction=0.2,       # optdigits only; TFDS sets use their test split
-      # Stratified part of the training split held out as a validation graph
-      # (built from its own rows, like the test graph) for validation curves.
-      valid_fraction=0.0,
-      # Fraction of the training split kept from the baseline: RR-Net then
-      # trains on these rows, whose baseline features are out-of-sample like
-      # the test rows' (stacking). 0 = the paper's setting, one training set.
-      holdout_fraction=0.0))
-  c.baseline = ml_collections.ConfigDict(dict(
-      arch="digits_cnn",       # or resnet18, resnet50, mobilenet_v2 (CIFAR variants)
-      width=1.0,               # channel multiplier (1.0 = the published networks)
-      num_epochs=20, batch_size=64, eval_batch_size=512,
-      checkpoint_every=200,
-      crop_padding=1,          # random-crop augmentation: pad by this many pixels, crop back
-      flip=False,              # random left-right flips (off for digits)
-      optimizer=optim.optimizer_config(learning_rate=0.05, schedule="cosine")))
-  c.rrnet = ml_collections.ConfigDict(dict(
-      k1=10,                   # kNN degree among instances
-      k2=2,                    # kNN degree among label nodes
-      num_candidates=10,       # K: inter edges per instance (top-K baseline classes)
-      latent=16, hidden=16,
-      units="intra,inter,intra,inter,inter",
-      aggregation="mean", layer_norm=False, metric="cosine",
-      label_features="onehot", label_dim=64,  # label_dim: width of "random" label features
-      label_embeddings="",     # label_features="file": .npy (classes, d) or .npz key "embeddings"
-      standardize_features=False,  # per-feature, training statistics only
-      pad_multiple=128,        # node buckets: one compile per bucket
-      # Split every graph's edges over config.mesh (node state replicated,
-      # per-node reductions summed across devices), for graphs larger than
-      # one device; off = the full-graph step runs on one device.
-      edge_sharding=False,
-      num_steps=300, checkpoint_every=100, loss_reduction="mean",
-      optimizer=optim.optimizer_config()))
-  return c
+  """Every field a rrnet_classification config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("rrnet_classification")
 
 
 # ----------------------------------------------------------------------------
@@ -126,47 +81,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   check_positive(config, ("baseline.num_epochs", "baseline.batch_size",
                           "baseline.eval_batch_size", "baseline.checkpoint_every"))
   check_rrnet_config(config)
-
-
-def check_rrnet_config(config: ml_collections.ConfigDict) -> None:
-  """Checks config.rrnet and config.log_every (shared by the RR-Net experiments)."""
-  r = config.rrnet
-  check_rrnet_model(r)
-  if r.label_features not in LABEL_FEATURES:
-    raise InputError(f"config.rrnet.label_features: unknown {r.label_features!r}; "
-                     f"choose one of {LABEL_FEATURES}")
-  check_positive(config, ("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
-                          "rrnet.hidden", "rrnet.pad_multiple", "log_every"))
-
-
-def check_rrnet_model(r: ml_collections.ConfigDict) -> None:
-  """The model and optimizer fields every RR-Net experiment's config.rrnet has."""
-  try:
-    parse_units(r.units)
-  except ValueError as e:
-    raise InputError(f"config.rrnet.{e}") from None
-  if r.aggregation not in REDUCTIONS:
-    raise InputError(f"config.rrnet.aggregation: unknown {r.aggregation!r}; choose one of {REDUCTIONS}")
-  if r.loss_reduction not in ("mean", "sum"):
-    raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
-  check_optimizer("rrnet.optimizer", r.optimizer)
-
-
-def check_optimizer(field: str, opt: ml_collections.ConfigDict) -> None:
-  if opt.name not in optim.OPTIMIZERS:
-    raise InputError(f"config.{field}.name: unknown optimizer {opt.name!r}; "
-                     f"choose one of {optim.OPTIMIZERS}")
-  if opt.schedule not in optim.SCHEDULES:
-    raise InputError(f"config.{field}.schedule: unknown schedule {opt.schedule!r}; "
-                     f"choose one of {optim.SCHEDULES}")
-
-
-def check_positive(config: ml_collections.ConfigDict, fields: Sequence[str]) -> None:
-  for field in fields:
-    section, _, name = field.rpartition(".")
-    value = config[section][name] if section else config[name]
-    if value < 1:
-      raise InputError(f"config.{field}: must be >= 1, got {value}")
 
 
 def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_train: int,
@@ -195,132 +109,8 @@ def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_
 # Data.
 
 
-def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """Images and labels per part, per config.data: "baseline" (trains the
-  CNN), "train" (RR-Net's training graph; the same rows unless
-  holdout_fraction > 0), "test" and "valid" if asked for; plus the per-channel
-  pixel statistics the CNN normalises with (from the baseline rows only)."""
-  d = config.data
-  if d.name not in DATASETS:
-    raise InputError(f"config.data.name: unknown data set {d.name!r} for this experiment; "
-                     f"choose one of {DATASETS}")
-  if d.fake_examples < 0:
-    raise InputError(f"config.data.fake_examples: must be >= 0, got {d.fake_examples}")
-  if d.name == "optdigits":
-    if not 0 < d.test_fraction < 1:
-      raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
-    images, labels = load_optdigits(d.path or None)
-    num_classes = 10
-    fractions = {"baseline": 0.0, "test": d.test_fraction}
-  else:
-    train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
-    test = load_tfds_split(d.name, "test", d.data_dir, d.fake_examples)
-    images, labels = (np.concatenate(pair) for pair in zip(train, test))
-    num_classes = IMAGE_DATASETS[d.name][1]
-    fractions = {"baseline": 0.0}
-  _check_fractions(d)
-  if d.valid_fraction > 0:
-    fractions["valid"] = d.valid_fraction
-  if d.name == "optdigits":
-    split = stratified_split(labels, fractions, d.split_seed)
-  else:  # the official test split stays the test split
-    num_train = len(train[1])
-    split = stratified_split(labels[:num_train], fractions, d.split_seed)
-    split["test"] = np.arange(num_train, len(labels))
-  split = _holdout(d, labels, split)
-  data = {"split": split, "num_classes": num_classes}
-  for part, rows in split.items():
-    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
-  if d.name == "optdigits":  # already in [0, 1]
-    data["pixel_mean"] = np.zeros((1,), np.float32)
-    data["pixel_std"] = np.ones((1,), np.float32)
-  else:
-    pixels = data["baseline_images"].reshape(-1, images.shape[-1]).astype(np.float64)
-    data["pixel_mean"] = pixels.mean(0).astype(np.float32)
-    data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
-  return data
-
-
-def _check_fractions(d) -> None:
-  if not 0 <= d.holdout_fraction < 1:
-    raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
-  test_fraction = d.test_fraction if d.name == "optdigits" else 0.0
-  if not 0 <= d.valid_fraction < 1 - test_fraction:
-    raise InputError(f"config.data.valid_fraction: must be in [0, {1 - test_fraction:g}), got "
-                     f"{d.valid_fraction}")
-
-
-def _holdout(d, labels, split):
-  """Moves holdout_fraction of the baseline rows to RR-Net's own training rows."""
-  if d.holdout_fraction > 0:
-    train_rows = split["baseline"]
-    parts = stratified_split(labels[train_rows], {"baseline": 0.0, "train": d.holdout_fraction},
-                             d.split_seed + 1)
-    split = dict(split, baseline=train_rows[parts["baseline"]], train=train_rows[parts["train"]])
-  else:
-    split["train"] = split["baseline"]
-  return split
-
-
 # ----------------------------------------------------------------------------
 # Stage 1: the CNN baseline.
-
-
-def _model_variables(state: TrainState, params) -> dict[str, Any]:
-  """The variables to apply the baseline with: params, plus BatchNorm statistics if any."""
-  if isinstance(state, BatchStatsTrainState):
-    return {"params": params, "batch_stats": state.batch_stats}
-  return {"params": params}
-
-
-def normalize_pixels(images: jax.Array, pixel_stats: tuple[jax.Array, jax.Array]) -> jax.Array:
-  """uint8 or float images -> float32, standardised per channel (on device)."""
-  mean, std = pixel_stats
-  return (images.astype(jnp.float32) - mean) / std
-
-
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("crop_padding", "flip"))
-def baseline_train_step(state: TrainState, images: jax.Array, labels: jax.Array,
-                        batch_indices: jax.Array, key: jax.Array, pixel_stats,
-                        *, crop_padding: int = 0, flip: bool = False):
-  """One SGD step on augmented images[batch_indices] (the data set stays on
-  device; augmentation randomness is `key` folded with the step). Under a
-  mesh the batch rows are sharded, and BatchNorm statistics are those of the
-  global batch (XLA reduces them across devices)."""
-  x, y = normalize_pixels(images[batch_indices], pixel_stats), labels[batch_indices]
-  x = augment(x, jax.random.fold_in(key, state.step), crop_padding=crop_padding, flip=flip)
-  has_batch_stats = isinstance(state, BatchStatsTrainState)
-
-  def loss_fn(params):
-    variables = _model_variables(state, params)
-    if has_batch_stats:
-      (logits, _), updates = state.apply_fn(variables, x, train=True, mutable=["batch_stats"])
-    else:
-      (logits, _), updates = state.apply_fn(variables, x, train=True), {}
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-    return loss, (logits, updates)
-
-  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  state = state.apply_gradients(grads=grads)
-  if has_batch_stats:
-    state = state.replace(batch_stats=updates["batch_stats"])
-  return state, {"loss": loss, "accuracy": (jnp.argmax(logits, -1) == y).mean()}
-
-
-@functools.partial(jax.jit, static_argnames=("batch_size",))
-def baseline_predict(state: TrainState, images: jax.Array, pixel_stats, batch_size: int):
-  """(probs (n, C), features (n, F)) in fixed-size blocks under one compile."""
-  n = images.shape[0]
-  padded = jnp.pad(images, ((0, -n % batch_size),) + ((0, 0),) * (images.ndim - 1))
-  blocks = padded.reshape((-1, batch_size) + images.shape[1:])
-  variables = _model_variables(state, state.params)
-
-  def one_block(x):
-    logits, features = state.apply_fn(variables, normalize_pixels(x, pixel_stats), train=False)
-    return jax.nn.softmax(logits, -1), features
-
-  probs, features = jax.lax.map(one_block, blocks)
-  return (probs.reshape(-1, probs.shape[-1])[:n], features.reshape(-1, features.shape[-1])[:n])
 
 
 def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> dict[str, np.ndarray]:
@@ -354,7 +144,9 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
     batch = order[offset * b.batch_size:(offset + 1) * b.batch_size]
     return train_images, train_labels, parallel.shard_rows(batch, mesh), augment_key, pixel_stats
 
-  step_fn = functools.partial(baseline_train_step, crop_padding=b.crop_padding, flip=b.flip)
+  step_fn = functools.partial(
+      jax.jit(baseline_train_step, donate_argnums=0, static_argnames=("crop_padding", "flip")),
+      crop_padding=b.crop_padding, flip=b.flip)
   state = run_training(
       state=state, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
       checkpointer=Checkpointer(os.path.join(workdir, "baseline", "checkpoints")),
@@ -373,24 +165,6 @@ def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> d
 
 # ----------------------------------------------------------------------------
 # Stage 2: RR-Net.
-
-
-def class_node_features(rrnet_config, dataset: str, num_classes: int, seed: int) -> np.ndarray:
-  """Fixed attributes of the label nodes, (num_classes, d), per rrnet.label_features."""
-  kind = rrnet_config.label_features
-  if kind == "onehot":
-    return np.eye(num_classes, dtype=np.float32)
-  if kind == "random":
-    rng = np.random.default_rng([seed, 3])
-    return rng.standard_normal((num_classes, rrnet_config.label_dim)).astype(np.float32)
-  if kind == "file" and not rrnet_config.label_embeddings:
-    raise InputError("config.rrnet.label_embeddings: label_features='file' needs a path")
-  features = load_label_embeddings(dataset, rrnet_config.label_embeddings if kind == "file"
-                                   else None)
-  if features.shape[0] != num_classes:
-    where = rrnet_config.label_embeddings or f"the shipped {dataset!r} embeddings"
-    raise InputError(f"{where}: {features.shape[0]} label vectors for {num_classes} classes")
-  return features
 
 
 def graph_parts(data) -> tuple[str, ...]:
@@ -417,33 +191,6 @@ def build_graphs(config, outputs, data):
     labels[:len(data[f"{part}_labels"])] = data[f"{part}_labels"]
     graphs[part] = (graph, jnp.asarray(labels))
   return graphs
-
-
-def make_rrnet(config) -> RRNet:
-  r = config.rrnet
-  return RRNet(latent=r.latent, hidden=r.hidden, units=r.units, aggregation=r.aggregation,
-               fixed_degree=True, layer_norm=r.layer_norm, dtype=compute_dtype(config.dtype))
-
-
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
-def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,
-                     reduction: str = "mean"):
-  """One full-graph step: BCE over every real inter edge."""
-
-  def loss_fn(params):
-    logits = state.apply_fn({"params": params}, graph)
-    return bce_loss(logits, graph.inter_targets, graph.inter_mask, reduction), logits
-
-  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  state = state.apply_gradients(grads=grads)
-  return state, {"loss": loss, **classification_metrics(logits, graph, labels)}
-
-
-@jax.jit
-def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array):
-  logits = state.apply_fn({"params": state.params}, graph)
-  return {"loss": bce_loss(logits, graph.inter_targets, graph.inter_mask),
-          **classification_metrics(logits, graph, labels)}
 
 
 def initial_rrnet_state(config, graphs) -> TrainState:
@@ -501,22 +248,24 @@ def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        hooks: Sequence[Hook] = ()) -> dict[str, Any]:
   """Runs both stages in `workdir` (resuming what is there) and writes results.json."""
+  start = time.time()
   data = prepare(config)
+  data_seconds = time.time() - start
+  provenance.claim_stages(config, workdir, STAGES)
   os.makedirs(os.path.join(workdir, "baseline"), exist_ok=True)
-  saved = load_saved_config(workdir)
-  if saved is not None and saved != json.loads(config.to_json_best_effort()):
-    log.warning("workdir %s holds a run of a different config; its finished stages are reused",
-                workdir)
   save_config(config, workdir)
   save_npz_atomic(os.path.join(workdir, "data_split.npz"), **data["split"])
   writer = MetricWriter(workdir)
-  timing = {}
+  timing = {"data_seconds": data_seconds}
   try:
     start = time.time()
     outputs = run_baseline(config, data, workdir, writer, hooks)
     timing["baseline_seconds"] = time.time() - start
     start = time.time()
     graphs = build_graphs(config, outputs, data)
+    jax.block_until_ready(graphs)
+    timing["graph_seconds"] = time.time() - start
+    start = time.time()
     state = run_rrnet(config, graphs, workdir, writer, hooks)
     timing["rrnet_seconds"] = time.time() - start
   finally:

@@ -26,15 +26,17 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax.configs import schemas
 from xmjax import graph as graph_lib
 from xmjax.data import standardize, validate
 from xmjax.data.class_names import CLASS_NAMES
-from xmjax.data.shipped import _open_npz
+from xmjax.data.shipped import open_npz
 from xmjax.errors import InputError
 from xmjax.models import bce_loss, classification_metrics
 from xmjax.train import optim
+from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.experiments import rrnet_classification as classification
+from xmjax.train import rrnet_stage
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.plots import plot_training_curves
@@ -46,30 +48,18 @@ log = logging.getLogger("xmjax")
 NUM_FOLDS = 5
 
 
+STAGES = (provenance.Stage("rrnet"),)
+
+
 def default_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_folds"
-  c.experiment = "rrnet_folds"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
-  c.data = ml_collections.ConfigDict(dict(
-      name="esc50",   # names the class list for label_features="text" (esc50, esc10)
-      # The .npz itself, or a directory holding `<name>.npz`.
-      dir="",
-      num_classes=0,  # 0 = from baseline_probs' width
-  ))
-  rrnet = classification.default_config().rrnet
-  rrnet.units = "intra,inter"
-  rrnet.pad_multiple = 64
-  c.rrnet = rrnet
-  return c
+  """Every field a rrnet_folds config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("rrnet_folds")
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
   check_known_fields(config, default_config())
   compute_dtype(config.dtype)
-  classification.check_rrnet_config(config)
+  rrnet_stage.check_rrnet_config(config)
 
 
 def data_path(config) -> str:
@@ -82,7 +72,7 @@ def data_path(config) -> str:
 
 def load_fold_features(path: str) -> dict[str, np.ndarray]:
   """Reads and checks the `.npz` (see module docstring)."""
-  arrays = _open_npz(path)
+  arrays = open_npz(path)
   validate.check_keys(path, arrays, ("features", "labels", "folds", "baseline_probs"))
   features, labels = arrays["features"], arrays["labels"]
   folds, probs = arrays["folds"], arrays["baseline_probs"]
@@ -110,7 +100,7 @@ def label_features(config, num_classes: int) -> np.ndarray:
   if config.rrnet.label_features == "text" and name not in CLASS_NAMES:
     raise InputError(f"config.data.name: no class names for {name!r} (have "
                      f"{sorted(CLASS_NAMES)}); use rrnet.label_features 'onehot' or 'file'")
-  return classification.class_node_features(config.rrnet, name, num_classes, config.seed)
+  return rrnet_stage.class_node_features(config.rrnet, name, num_classes, config.seed)
 
 
 def prepare(config) -> dict[str, Any]:
@@ -192,7 +182,7 @@ def folds_eval_step(state: TrainState, graphs, labels):
 
 
 def initial_state(config, graphs) -> TrainState:
-  model = classification.make_rrnet(config)
+  model = rrnet_stage.make_rrnet(config)
   train_graphs = graphs["train"][0]
   keys = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 2), NUM_FOLDS)
   params = jax.vmap(lambda key, graph: model.init(key, graph)["params"])(keys, train_graphs)
@@ -206,7 +196,7 @@ def checkpointer(workdir) -> Checkpointer:
 
 def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
   data = prepare(config)
-  os.makedirs(workdir, exist_ok=True)
+  provenance.claim_stages(config, workdir, STAGES, {"rrnet": [data_path(config)]})
   save_config(config, workdir)
   graphs = build_fold_graphs(config, data)
   writer = MetricWriter(workdir)

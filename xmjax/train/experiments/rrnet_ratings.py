@@ -34,14 +34,17 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax.configs import schemas
 from xmjax import graph as graph_lib
 from xmjax.data import ratings as ratings_lib
 from xmjax.data.synthetic import RATING_GRID, make_social_ratings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss
 from xmjax.train import optim
+from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.experiments.rrnet_classification import check_positive, check_rrnet_model
+from xmjax.train.checks import check_positive
+from xmjax.train.rrnet_stage import check_rrnet_model
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, write_json_atomic
 from xmjax.train.plots import plot_training_curves
@@ -54,33 +57,13 @@ DATASETS = ("filmtrust", "ciao", "synthetic")
 INTER_MODES = ("all_items", "rated")
 
 
+# The splits train one after another, each its own resumable stage, all of one config.
+STAGES = (provenance.Stage("splits"),)
+
+
 def default_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_ratings"
-  c.experiment = "rrnet_ratings"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
-  c.data = ml_collections.ConfigDict(dict(
-      name="filmtrust",   # filmtrust (librec files), ciao (.mat files), synthetic
-      dir="",             # directory of the files
-      test_fraction=0.2,
-      num_splits=5,       # seeded random splits; metrics are their mean
-      split_seed=0,
-      # data.name="synthetic": make_social_ratings(...) arguments.
-      synthetic=ml_collections.ConfigDict(dict(
-          num_users=100, num_items=100, rank=4, ratings_per_user=30, trust_per_user=3,
-          noise=0.3, seed=0))))
-  c.rrnet = ml_collections.ConfigDict(dict(
-      node_dim=128,            # uniform [0, 1) node attributes per user and item
-      inter="all_items",       # all_items | rated
-      latent=16, hidden=16, units="intra,inter,intra,inter,inter",
-      aggregation="mean", layer_norm=False,
-      edge_budget=4_000_000,   # more inter edges than this: edge mini-batches
-      edge_batch_size=65_536,  # training ratings per mini-batch step
-      num_steps=500, checkpoint_every=100, loss_reduction="mean",
-      optimizer=optim.optimizer_config()))
-  return c
+  """Every field a rrnet_ratings config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("rrnet_ratings")
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -99,6 +82,13 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   check_positive(config, ("data.num_splits", "rrnet.node_dim", "rrnet.latent", "rrnet.hidden",
                           "rrnet.edge_budget", "rrnet.edge_batch_size", "rrnet.num_steps",
                           "rrnet.checkpoint_every", "log_every"))
+
+
+def data_files(config) -> list[str]:
+  """The files load_ratings reads (none for generated data): stage provenance."""
+  d = config.data
+  names = {"filmtrust": ("ratings.txt", "trust.txt"), "ciao": ("rating.mat", "trustnetwork.mat")}
+  return [os.path.join(d.dir, n) for n in names.get(d.name, ())]
 
 
 def load_ratings(config) -> ratings_lib.RatingData:
@@ -334,7 +324,7 @@ class Problem:
 
 def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
   problem = Problem(config)
-  os.makedirs(workdir, exist_ok=True)
+  provenance.claim_stages(config, workdir, STAGES, {"splits": data_files(config)})
   save_config(config, workdir)
   writer = MetricWriter(workdir)
   states = []

@@ -26,10 +26,12 @@ import ml_collections
 import numpy as np
 import optax
 
+from xmjax.configs import schemas
 from xmjax import metrics
 from xmjax.errors import InputError
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
 from xmjax.train import parallel
+from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.logging import MetricWriter
@@ -53,25 +55,14 @@ class JointState:
   projection: jax.Array
 
 
+# The joint stage; a modality added later is a stage of its own
+# ("added/<name>") that reads the joint stage's checkpoints.
+BASE_STAGE = provenance.Stage("sdml", exclude=("eval.", "add_modality"))
+
+
 def default_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.name = "sdml"
-  c.experiment = "sdml_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
-  c.mesh = parallel.mesh_config()
-  c.add_modality = ""   # train only this modality against the saved P of --workdir
-  c.data = common.data_config()
-  c.model = ml_collections.ConfigDict(dict(hidden=(1024, 1024), code_dim=512, balance=0.5))
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=100, num_epochs=200, checkpoint_every=500,
-      eval_every=0,                     # steps between validation losses; 0 = once per epoch
-      learning_rate=2e-4,               # every modality but those in learning_rate_overrides
-      learning_rate_overrides="image=1e-4",
-      b1=0.5, b2=0.999))
-  c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))
-  return c
+  """Every field a sdml_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
+  return schemas.schema("sdml_retrieval")
 
 
 def check_config(config) -> None:
@@ -128,7 +119,6 @@ def _modality_loss(state, params, x, y, projection, balance):
   return sdml_loss(h, x_hat, x, y, projection, balance=balance)
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("balance", "eval_every"))
 def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: float,
                     eval_every: int):
   """One step of every modality network, in one program.
@@ -208,7 +198,8 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
       batches[m] = (*train_arrays[m], parallel.shard_rows(rows, mesh))
     return batches, valid
 
-  step_fn = functools.partial(sdml_train_step, balance=config.model.balance, eval_every=eval_every)
+  step_fn = jax.jit(functools.partial(sdml_train_step, balance=config.model.balance,
+                                      eval_every=eval_every), donate_argnums=0)
   return run_training(state=joint, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
                       checkpointer=Checkpointer(checkpoint_dir), writer=writer, prefix=prefix,
                       log_every=config.log_every, checkpoint_every=t.checkpoint_every,
@@ -267,6 +258,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   data = prepare(config)
   root, p_path, registry_path = _paths(workdir)
   projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
+  provenance.claim_stages(config, workdir, [BASE_STAGE], {"sdml": common.data_files(config)})
   os.makedirs(root, exist_ok=True)
   save_config(config, workdir)
   if not os.path.exists(p_path) and parallel.is_primary():

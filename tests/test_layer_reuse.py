@@ -1,0 +1,104 @@
+"""Reusing the layers on a user's own graph never gives a silently wrong answer."""
+
+import jax
+import jax.numpy as jnp
+import jraph
+import numpy as np
+import pytest
+
+from xmjax.graph.cross_modal import CrossModalGraph, EdgeSet
+from xmjax.models import RRNet
+from xmjax.nn import InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, aggregate_edges
+
+
+def given_relations_graph():
+  """The issue's example: 3 modality-1 nodes with given relations (intra-1
+  senders [0, 0, 1], receivers [1, 2, 2]), 2 inter edges per node."""
+  rng = np.random.default_rng(0)
+  return CrossModalGraph(
+      nodes1=jnp.asarray(rng.normal(size=(3, 4)), jnp.float32),
+      nodes2=jnp.asarray(rng.normal(size=(2, 3)), jnp.float32),
+      intra1=EdgeSet(jnp.array([0, 0, 1]), jnp.array([1, 2, 2])),
+      intra2=EdgeSet(jnp.array([0, 1]), jnp.array([1, 0])),
+      inter=EdgeSet(jnp.array([0, 0, 1, 1, 2, 2]), jnp.array([0, 1, 0, 1, 0, 1])),
+      inter_targets=jnp.zeros(6), inter_mask=jnp.ones(6, bool), node1_mask=jnp.ones(3, bool))
+
+
+def test_rrnet_default_on_a_graph_without_fixed_degree_is_the_general_path():
+  graph = given_relations_graph()
+  params = RRNet().init(jax.random.key(0), graph)
+  general = RRNet(fixed_degree=False).apply(params, graph)
+  np.testing.assert_array_equal(RRNet().apply(params, graph), general)
+  np.testing.assert_array_equal(jax.jit(RRNet().apply)(params, graph), general)
+  with pytest.raises(ValueError, match="does not match the graph"):
+    RRNet(fixed_degree=True).apply(params, graph)
+
+
+def test_rrnet_default_uses_the_fast_path_only_where_it_is_exact():
+  from xmjax.graph import classification_graph
+  rng = np.random.default_rng(1)
+  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
+                               rng.normal(size=(4, 3)).astype(np.float32),
+                               rng.random((20, 4)).astype(np.float32), rng.integers(0, 4, 20),
+                               k1=3, k2=1, num_candidates=2)
+  params = RRNet().init(jax.random.key(0), graph)
+  fast = RRNet(fixed_degree=True).apply(params, graph)
+  np.testing.assert_allclose(RRNet().apply(params, graph), fast, rtol=0, atol=0)
+  np.testing.assert_allclose(RRNet(fixed_degree=False).apply(params, graph), fast, atol=1e-5)
+
+
+def jraph_batch_unsorted():
+  """Two jraph graphs of 32 nodes, each node sending 2 edges, batched, then
+  the edges shuffled (jraph does not sort them)."""
+  rng = np.random.default_rng(2)
+  graphs = []
+  for _ in range(2):
+    senders = np.repeat(np.arange(32), 2)
+    receivers = rng.integers(0, 32, 64)
+    graphs.append(jraph.GraphsTuple(
+        nodes=jnp.asarray(rng.normal(size=(32, 4)), jnp.float32),
+        edges=jnp.asarray(rng.normal(size=(64, 3)), jnp.float32),
+        senders=jnp.asarray(senders), receivers=jnp.asarray(receivers),
+        n_node=jnp.array([32]), n_edge=jnp.array([64]), globals=None))
+  batch = jraph.batch(graphs)
+  order = rng.permutation(128)
+  return batch._replace(edges=batch.edges[order], senders=batch.senders[order],
+                        receivers=batch.receivers[order])
+
+
+def test_a_sender_layout_that_does_not_match_the_graph_is_an_error():
+  graph = jraph_batch_unsorted()
+  general = NodeLayer(sender_layout=None)
+  params = general.init(jax.random.key(0), graph)
+  with pytest.raises(ValueError, match="sender_layout"):
+    NodeLayer(sender_layout=((32, 2),)).apply(params, graph)     # covers 32 of 64 nodes
+  with pytest.raises(ValueError, match="edge 0 is sent by node"):
+    NodeLayer(sender_layout=((64, 2),)).apply(params, graph)     # right counts, unsorted
+
+
+def test_received_only_aggregation_is_jraphs_convention():
+  edges = jnp.arange(8.0).reshape(4, 2)
+  senders, receivers = jnp.array([0, 0, 1, 3]), jnp.array([1, 2, 2, 0])
+  received = aggregate_edges(edges, senders, receivers, 4, "mean", incident="received")
+  expected = np.stack([edges[3], edges[0], (edges[1] + edges[2]) / 2, np.zeros(2)])
+  np.testing.assert_allclose(received, expected)
+  both = aggregate_edges(edges, senders, receivers, 4, "sum")
+  np.testing.assert_allclose(both[3], edges[3])                 # node 3 only sends
+  assert float(aggregate_edges(edges, senders, receivers, 4, "sum", incident="received")[3, 0]) == 0
+
+
+def test_inter_unit_accepts_a_graph_without_edge_features():
+  graph = jraph_batch_unsorted()._replace(edges=None)
+  for unit in (IntraGCNUnit(features=(8, 8)), InterGCNUnit(features=(8, 8))):
+    out = unit.apply(unit.init(jax.random.key(0), graph), graph)
+    assert out.nodes.shape == (64, 8) and out.edges.shape == (128, 8)
+
+
+def test_relation_network_on_batched_sets_says_how_to_vmap():
+  net = RelationNetwork(hidden=8)
+  a, b = jnp.ones((2, 5, 3)), jnp.ones((2, 4, 3))
+  params = net.init(jax.random.key(0), a[0], b[0])
+  with pytest.raises(ValueError, match="vmap"):
+    net.apply(params, a, b)
+  scores = jax.vmap(lambda x, y: net.apply(params, x, y))(a, b)
+  assert scores.shape == (2, 5, 4)

@@ -1,0 +1,61 @@
+"""The code's shape: tasks are independent plug-ins, nothing private crosses
+modules, and the public API is where the README says."""
+
+import ast
+import pathlib
+
+from conftest import ROOT
+
+PACKAGE = pathlib.Path(ROOT) / "xmjax"
+
+
+def imports(path):
+  tree = ast.parse(path.read_text())
+  for node in ast.walk(tree):
+    if isinstance(node, ast.ImportFrom) and node.module:
+      yield node.module, [a.name for a in node.names]
+    elif isinstance(node, ast.Import):
+      for a in node.names:
+        yield a.name, []
+
+
+def test_no_task_imports_another_task():
+  from xmjax.train.experiments import EXPERIMENTS
+  tasks = set(EXPERIMENTS.values())
+  for module in tasks:
+    path = pathlib.Path(ROOT, *module.split(".")).with_suffix(".py")
+    for imported, names in imports(path):
+      targets = {imported} | {f"{imported}.{n}" for n in names}
+      assert not (targets & (tasks - {module})), f"{module} imports {targets & tasks}"
+
+
+def test_no_private_name_is_imported_across_modules():
+  for path in list(PACKAGE.rglob("*.py")) + list(pathlib.Path(ROOT, "benchmarks").rglob("*.py")):
+    for imported, names in imports(path):
+      private = [n for n in names if n.startswith("_") and n != "__version__"]
+      assert not private, f"{path.relative_to(ROOT)} imports {private} from {imported}"
+
+
+def test_no_jitted_step_is_reached_through_wrapped():
+  for path in list(PACKAGE.rglob("*.py")) + list(pathlib.Path(ROOT, "benchmarks").rglob("*.py")) \
+      + list(pathlib.Path(ROOT, "tests").rglob("*.py")):
+    if path.name != "test_structure.py":
+      assert ".__wrapped__" not in path.read_text(), path
+
+
+def test_racg_blocks_and_model_are_public():
+  import xmjax.models
+  import xmjax.nn
+  for name in ("HeadTail", "graph_attention", "masked_softmax", "multi_head_similarity"):
+    assert name in xmjax.nn.__all__ and hasattr(xmjax.nn, name)
+  for name in ("RACG", "triplet_loss"):
+    assert name in xmjax.models.__all__ and hasattr(xmjax.models, name)
+
+
+def test_docstrings_point_only_at_files_the_repo_has():
+  for path in list(PACKAGE.rglob("*.py")) + list(pathlib.Path(ROOT, "configs").glob("*.py")):
+    text = path.read_text()
+    for missing in ("DESIGN.md", "PROTOCOLS.md", "racg.md", "rrnet.md", "sdml.md", "drsl.md"):
+      assert missing not in text, f"{path.relative_to(ROOT)} cites {missing}"
+  assert (pathlib.Path(ROOT) / "docs" / "design.md").exists()
+  assert (pathlib.Path(ROOT) / "docs" / "protocols.md").exists()

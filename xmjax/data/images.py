@@ -1,0 +1,89 @@
+"""Image classification data for the RR-Net classification task: the shipped
+UCI digits or CIFAR-10/100 from TFDS, split into the parts the task trains
+and evaluates on, with the per-channel pixel statistics of the baseline rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ml_collections
+import numpy as np
+
+from xmjax.data.shipped import load_optdigits
+from xmjax.data.splits import stratified_split
+from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
+from xmjax.errors import InputError
+
+__all__ = ["DATASETS", "load_data"]
+
+
+DATASETS = ("optdigits",) + tuple(IMAGE_DATASETS)
+
+
+def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """Images and labels per part, per config.data: "baseline" (trains the
+  CNN), "train" (RR-Net's training graph; the same rows unless
+  holdout_fraction > 0), "test" and "valid" if asked for; plus the per-channel
+  pixel statistics the CNN normalises with (from the baseline rows only)."""
+  d = config.data
+  if d.name not in DATASETS:
+    raise InputError(f"config.data.name: unknown data set {d.name!r} for this experiment; "
+                     f"choose one of {DATASETS}")
+  for field in ("fake_examples", "fake_test_examples"):
+    if d[field] < 0:
+      raise InputError(f"config.data.{field}: must be >= 0, got {d[field]}")
+  if d.name == "optdigits":
+    if not 0 < d.test_fraction < 1:
+      raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
+    images, labels = load_optdigits(d.path or None)
+    num_classes = 10
+    fractions = {"baseline": 0.0, "test": d.test_fraction}
+  else:
+    train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
+    test = load_tfds_split(d.name, "test", d.data_dir,
+                           d.fake_test_examples or d.fake_examples if d.fake_examples else 0)
+    images, labels = (np.concatenate(pair) for pair in zip(train, test))
+    num_classes = IMAGE_DATASETS[d.name][1]
+    fractions = {"baseline": 0.0}
+  _check_fractions(d)
+  if d.valid_fraction > 0:
+    fractions["valid"] = d.valid_fraction
+  if d.name == "optdigits":
+    split = stratified_split(labels, fractions, d.split_seed)
+  else:  # the official test split stays the test split
+    num_train = len(train[1])
+    split = stratified_split(labels[:num_train], fractions, d.split_seed)
+    split["test"] = np.arange(num_train, len(labels))
+  split = _holdout(d, labels, split)
+  data = {"split": split, "num_classes": num_classes}
+  for part, rows in split.items():
+    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
+  if d.name == "optdigits":  # already in [0, 1]
+    data["pixel_mean"] = np.zeros((1,), np.float32)
+    data["pixel_std"] = np.ones((1,), np.float32)
+  else:
+    pixels = data["baseline_images"].reshape(-1, images.shape[-1]).astype(np.float64)
+    data["pixel_mean"] = pixels.mean(0).astype(np.float32)
+    data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
+  return data
+
+
+def _check_fractions(d) -> None:
+  if not 0 <= d.holdout_fraction < 1:
+    raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
+  test_fraction = d.test_fraction if d.name == "optdigits" else 0.0
+  if not 0 <= d.valid_fraction < 1 - test_fraction:
+    raise InputError(f"config.data.valid_fraction: must be in [0, {1 - test_fraction:g}), got "
+                     f"{d.valid_fraction}")
+
+
+def _holdout(d, labels, split):
+  """Moves holdout_fraction of the baseline rows to RR-Net's own training rows."""
+  if d.holdout_fraction > 0:
+    train_rows = split["baseline"]
+    parts = stratified_split(labels[train_rows], {"baseline": 0.0, "train": d.holdout_fraction},
+                             d.split_seed + 1)
+    split = dict(split, baseline=train_rows[parts["baseline"]], train=train_rows[parts["train"]])
+  else:
+    split["train"] = split["baseline"]
+  return split
