@@ -62,7 +62,7 @@ class RRNet(nn.Module):
 
   @nn.compact
   def __call__(self, graph: CrossModalGraph) -> jax.Array:
-    n1, n2 = graph.nodes1.shape[0], graph.nodes2.shape[0]
+    n1 = graph.nodes1.shape[0]
     enc = (self.hidden, self.latent)
 
     def encode_edges(name, src, dst, edge_set):

@@ -113,7 +113,7 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     a, b = old.get(part, {}), new.get(part, {})
     for key in sorted(set(a) | set(b)):
       if a.get(key) != b.get(key):
-        changed.append(f"{label}{key}" if part == "config" else f"{label}{key}")
+        changed.append(f"{label}{key}")
   return changed
 
 
