@@ -33,6 +33,8 @@ def test_fields_a_stage_depends_on():
   assert not rrnet.depends_on("eval.k")
   for ignored in ("name", "log_every", "baseline.checkpoint_every", "mesh.data"):
     assert not rrnet.depends_on(ignored)
+  # A nested `name` is a choice (data set, optimizer), not the run's label.
+  assert baseline.depends_on("data.name") and rrnet.depends_on("rrnet.optimizer.name")
 
 
 def test_same_config_resumes_a_changed_one_stops_before_writing(tmp_path):

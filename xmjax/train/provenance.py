@@ -32,8 +32,11 @@ from xmjax.errors import InputError
 STAGES_FILE = "stages.json"
 HASH_LIMIT_BYTES = 64 * 2 ** 20
 
-# Dotted field names (or their last component) that never change a stage's result.
-IGNORED = ("name", "log_every", "checkpoint_every", "mesh")
+# Fields that never change a stage's result: top-level ones (with their
+# subtree), and intervals wherever they sit. `data.name` or
+# `rrnet.optimizer.name` are not the run's name: they stay in.
+IGNORED_TOP_LEVEL = ("name", "mesh")
+IGNORED_ANYWHERE = ("log_every", "checkpoint_every")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +60,7 @@ class Stage:
     def matches(patterns):
       return any(field == p or (p.endswith(".") and field.startswith(p)) or
                  field.startswith(p + ".") for p in patterns)
-    if any(field == f or field.startswith(f + ".") or field.split(".")[-1] == f
-           for f in IGNORED):
+    if field.split(".")[0] in IGNORED_TOP_LEVEL or field.split(".")[-1] in IGNORED_ANYWHERE:
       return False
     return (not self.include or matches(self.include)) and not matches(self.exclude)
 
