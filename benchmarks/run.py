@@ -49,14 +49,10 @@ def peak_fractions(record, peaks) -> tuple[float | None, float | None]:
   the memory peak), or Nones off the devices in DEVICE_PEAKS."""
   if not peaks:
     return None, None
-  precision = "bf16" if "bfloat16" in r_text(record) else "tf32"
+  precision = "bf16" if "bfloat16" in f"{record.workload} {record.impl}" else "tf32"
   flop = record.flops_per_s / peaks[precision] if record.flops_per_s else None
-  mem = record.bytes_per_s / peaks["bytes"] if getattr(record, "bytes_per_s", None) else None
+  mem = record.bytes_per_s / peaks["bytes"] if record.bytes_per_s else None
   return flop, mem
-
-
-def r_text(record) -> str:
-  return f"{record.workload} {record.impl} {record.sizes}"
 
 
 def table(records, peaks=None) -> str:
@@ -67,7 +63,7 @@ def table(records, peaks=None) -> str:
   for i, r in enumerate(records):
     sizes = ", ".join(f"{k}={v}" for k, v in r.sizes.items())
     gflops = r.flops_per_s / 1e9 if r.flops_per_s else None
-    gbytes = r.bytes_per_s / 1e9 if getattr(r, "bytes_per_s", None) else None
+    gbytes = r.bytes_per_s / 1e9 if r.bytes_per_s else None
     flop_frac, mem_frac = peak_fractions(r, peaks)
     pct = lambda x: "-" if x is None else f"{100 * x:.1f}"
     ratio = f"{ratios[i]:.3g}x" if i in ratios else "-"

@@ -9,6 +9,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def run_python(code: str, timeout: int = 300):
+  """Runs `code` in a fresh interpreter at the repo root (import-cost checks)."""
+  import subprocess
+  import sys
+  return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                        timeout=timeout)
+
+
 def load_config(name: str):
   """configs/<name>.py's get_config(), as launch/train.py would load it."""
   return runpy.run_path(os.path.join(ROOT, "configs", f"{name}.py"))["get_config"]()

@@ -2,14 +2,11 @@
 configs are data (loading one imports no JAX) and locked schemas."""
 
 import json
-import os
-import subprocess
-import sys
 
 import ml_collections
 import pytest
 
-from conftest import ROOT, load_config
+from conftest import load_config, run_python
 from xmjax.train import provenance
 from xmjax.train.provenance import Stage, StageMismatch
 
@@ -85,8 +82,7 @@ def test_loading_any_config_imports_no_jax():
           "  runpy.run_path(path)['get_config']()\n"
           "heavy = [m for m in ('jax', 'flax', 'optax', 'jraph', 'orbax') if m in sys.modules]\n"
           "print(heavy)\n")
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                       timeout=120)
+  out = run_python(code, timeout=120)
   assert out.returncode == 0, out.stderr
   assert out.stdout.strip() == "[]"
 

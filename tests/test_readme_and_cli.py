@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 
 def readme():
@@ -33,8 +33,7 @@ def test_readme_quick_start_command_names_the_digits_config():
 
 def test_readme_layer_snippet_runs_as_written():
   snippet = re.search(r"```python\n(.*?)```", readme(), re.S).group(1)
-  result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+  result = run_python(snippet)
   assert result.returncode == 0, result.stderr
   assert result.stdout.strip().splitlines()[-1] == "(100, 16) (500, 16)"
 
@@ -80,6 +79,5 @@ def test_layers_import_without_orbax_tfds_or_parsed_flags():
           "from absl import flags\n"
           "assert not flags.FLAGS.is_parsed()\n"
           "print('ok')")
-  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+  result = run_python(code)
   assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

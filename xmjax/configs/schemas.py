@@ -14,7 +14,16 @@ import ml_collections
 
 __all__ = ["EXPERIMENTS", "drsl_retrieval", "mesh_config", "optimizer_config", "racg_retrieval",
            "retrieval_data_config", "rrnet_classification", "rrnet_folds", "rrnet_ratings",
-           "schema", "sdml_retrieval"]
+           "run_header", "schema", "sdml_retrieval"]
+
+
+def run_header(name: str, experiment: str) -> ml_collections.ConfigDict:
+  """The fields every experiment's config starts with."""
+  return ml_collections.ConfigDict(dict(
+      name=name, experiment=experiment,
+      seed=0,
+      dtype="float32",   # or "bfloat16" (params, optimizer and loss stay float32)
+      log_every=50))
 
 
 def optimizer_config(**overrides) -> ml_collections.ConfigDict:
@@ -51,12 +60,7 @@ def retrieval_data_config(**overrides) -> ml_collections.ConfigDict:
 
 def _rrnet_classification() -> ml_collections.ConfigDict:
   """RR-Net over a CNN baseline on image classification (digits, CIFAR)."""
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_classification"
-  c.experiment = "rrnet_classification"
-  c.seed = 0
-  c.dtype = "float32"          # or "bfloat16" (params, optimizer and loss stay float32)
-  c.log_every = 50
+  c = run_header("rrnet_classification", "rrnet_classification")
   c.mesh = mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
       name="optdigits",        # the shipped UCI 8x8 digits, or "cifar10" / "cifar100" (TFDS)
@@ -105,12 +109,7 @@ def _rrnet_classification() -> ml_collections.ConfigDict:
 
 def _rrnet_folds() -> ml_collections.ConfigDict:
   """RR-Net over given baseline outputs, leave-one-fold-out (ESC)."""
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_folds"
-  c.experiment = "rrnet_folds"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
+  c = run_header("rrnet_folds", "rrnet_folds")
   c.data = ml_collections.ConfigDict(dict(
       name="esc50",   # names the class list for label_features="text" (esc50, esc10)
       # The .npz itself, or a directory holding `<name>.npz`.
@@ -126,12 +125,7 @@ def _rrnet_folds() -> ml_collections.ConfigDict:
 
 def _rrnet_ratings() -> ml_collections.ConfigDict:
   """RR-Net on social ratings (FilmTrust, Ciao, synthetic)."""
-  c = ml_collections.ConfigDict()
-  c.name = "rrnet_ratings"
-  c.experiment = "rrnet_ratings"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
+  c = run_header("rrnet_ratings", "rrnet_ratings")
   c.data = ml_collections.ConfigDict(dict(
       name="filmtrust",   # filmtrust (librec files), ciao (.mat files), synthetic
       dir="",             # directory of the files
@@ -156,12 +150,7 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
 
 def _drsl_retrieval() -> ml_collections.ConfigDict:
   """DRSL: relation network over every image-text pair."""
-  c = ml_collections.ConfigDict()
-  c.name = "drsl"
-  c.experiment = "drsl_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
+  c = run_header("drsl", "drsl_retrieval")
   c.mesh = mesh_config()
   c.data = retrieval_data_config(modalities="image,text")
   c.model = ml_collections.ConfigDict(dict(
@@ -176,12 +165,7 @@ def _drsl_retrieval() -> ml_collections.ConfigDict:
 
 def _racg_retrieval() -> ml_collections.ConfigDict:
   """RACG: relation-aggregated cross graph over regions and words."""
-  c = ml_collections.ConfigDict()
-  c.name = "racg"
-  c.experiment = "racg_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
+  c = run_header("racg", "racg_retrieval")
   c.mesh = mesh_config()
   c.data = ml_collections.ConfigDict(dict(
       name="scenes",          # scenes (embedded) | scan (precomp files in `dir`)
@@ -216,12 +200,7 @@ def _racg_retrieval() -> ml_collections.ConfigDict:
 
 def _sdml_retrieval() -> ml_collections.ConfigDict:
   """SDML: per-modality autoencoders into a fixed orthogonal subspace."""
-  c = ml_collections.ConfigDict()
-  c.name = "sdml"
-  c.experiment = "sdml_retrieval"
-  c.seed = 0
-  c.dtype = "float32"
-  c.log_every = 50
+  c = run_header("sdml", "sdml_retrieval")
   c.mesh = mesh_config()
   c.add_modality = ""   # train only this modality against the saved P of --workdir
   c.data = retrieval_data_config()
