@@ -310,7 +310,8 @@ def _racg_record(n_images, image_block, caption_block, impl, repeats, warmup=1):
   params = model.init(jax.random.key(0), *[x[:2] for x in images],
                       *[x[:2] for x in captions])["params"]
   image_block, caption_block = min(image_block, n_images), min(caption_block, n_captions)
-  fn = jax.jit(lambda p, i, c: similarity_matrix(model, p, i, c, image_block, caption_block))
+  fn = jax.jit(lambda p, i, c: similarity_matrix(p, i, c, model=model, image_block=image_block,
+                                                 caption_block=caption_block))
   sizes = dict(images=n_images, captions=n_captions, regions=regions, words=words, d=1024,
                heads=64, image_block=image_block, caption_block=caption_block)
   return time_jitted(fn, (params, images, captions), suite="racg", workload="similarity_paper_sizes",

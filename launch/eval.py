@@ -33,22 +33,19 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   quiet_libraries()
   from xmjax.errors import InputError
-  from xmjax.train import get_experiment
   from xmjax.train.loop import write_json_atomic
+  from xmjax.train.runner import ensemble_results, evaluate_workdir
   path = os.path.join(_WORKDIR.value, "config.json")
   try:
     if not os.path.exists(path):
       raise InputError(f"{path}: not found; --workdir must hold a run started by launch/train.py")
     with open(path) as f:
       config = ml_collections.ConfigDict(json.load(f))
-    experiment = get_experiment(config.experiment)
     if _ENSEMBLE.value:
-      if not hasattr(experiment, "ensemble_results"):
-        raise InputError(f"--ensemble_with: experiment {config.experiment!r} has no ensembles")
-      results = experiment.ensemble_results(config, [_WORKDIR.value] + _ENSEMBLE.value)
+      results = ensemble_results(config, [_WORKDIR.value] + _ENSEMBLE.value)
       write_json_atomic(os.path.join(_WORKDIR.value, "ensemble_results.json"), results)
     else:
-      results = experiment.evaluate_workdir(config, _WORKDIR.value, _STEP.value)
+      results = evaluate_workdir(config, _WORKDIR.value, _STEP.value)
   except InputError as e:
     fail(str(e))
   print_results(results)

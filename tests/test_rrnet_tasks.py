@@ -132,8 +132,9 @@ def test_all_folds_in_one_step_equal_separate_training(tmp_path):
   graphs = rrnet_folds.build_fold_graphs(config, data)
   state = rrnet_folds.initial_state(config, graphs)
   single = jax.tree.map(lambda x: x[2], state.params)
+  folds_step = jax.jit(rrnet_folds.folds_train_step)
   for _ in range(3):
-    state, _ = rrnet_folds.folds_train_step(state, *graphs["train"])
+    state, _ = folds_step(state, *graphs["train"])
   from xmjax.train.rrnet_stage import make_rrnet, rrnet_train_step
   from xmjax.train import optim
   from xmjax.train.state import create_train_state
@@ -141,7 +142,7 @@ def test_all_folds_in_one_step_equal_separate_training(tmp_path):
                              optim.make_optimizer(config.rrnet.optimizer, 3))
   graph3 = jax.tree.map(lambda x: x[2], graphs["train"][0])
   for _ in range(3):
-    alone, _ = rrnet_train_step(alone, graph3, graphs["train"][1][2])
+    alone, _ = jax.jit(rrnet_train_step)(alone, graph3, graphs["train"][1][2])
   for a, b in zip(jax.tree.leaves(alone.params), jax.tree.leaves(state.params)):
     np.testing.assert_allclose(a, b[2], rtol=2e-5, atol=2e-6)
 

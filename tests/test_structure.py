@@ -59,3 +59,46 @@ def test_docstrings_point_only_at_files_the_repo_has():
       assert missing not in text, f"{path.relative_to(ROOT)} cites {missing}"
   assert (pathlib.Path(ROOT) / "docs" / "design.md").exists()
   assert (pathlib.Path(ROOT) / "docs" / "protocols.md").exists()
+
+
+def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
+  from xmjax.configs import ranges
+  from xmjax.models.cnn import BASELINES
+  from xmjax.nn.aggregation import REDUCTIONS
+  from xmjax.nn.relation import FUSIONS
+  from xmjax.train import optim
+  from xmjax.train.state import DTYPES
+  assert ranges.OPTIMIZERS == optim.OPTIMIZERS and ranges.SCHEDULES == optim.SCHEDULES
+  assert ranges.AGGREGATIONS == REDUCTIONS and ranges.FUSIONS == FUSIONS
+  assert set(ranges.BASELINE_ARCHS) == set(BASELINES) and set(ranges.DTYPES) == set(DTYPES)
+  text = (PACKAGE / "configs" / "ranges.py").read_text()
+  assert "import jax" not in text and "from xmjax" not in text.split("def check")[0]
+  # No task repeats a range check of its own.
+  for path in (PACKAGE / "train" / "experiments").glob("*.py"):
+    assert "must be >= 1" not in path.read_text(), path
+
+
+def test_every_shipped_config_is_in_range_and_a_bad_value_names_its_field():
+  import pytest
+  from conftest import load_config
+  from xmjax.configs import ranges
+  from xmjax.errors import InputError
+  for path in sorted((pathlib.Path(ROOT) / "configs").glob("*.py")):
+    config = load_config(path.stem)
+    ranges.check(config, config.experiment)
+  for name, field, value, match in [
+      ("sdml_mfeat", "model.balance", 1.5, r"config\.model\.balance: must be in \[0, 1\], got 1\.5"),
+      ("drsl_mfeat", "train.batch_size", 0, r"config\.train\.batch_size: must be >= 1, got 0"),
+      ("racg_scenes", "data.parser", "stanza", r"config\.data\.parser: unknown 'stanza'"),
+      ("rrnet_filmtrust", "data.test_fraction", 1.0, r"config\.data\.test_fraction: must be in \(0, 1\)"),
+      ("rrnet_digits", "dtype", "float16", r"config\.dtype: unknown dtype 'float16'"),
+      ("rrnet_digits", "baseline.optimizer.schedule", "linear",
+       r"config\.baseline\.optimizer\.schedule: unknown schedule 'linear'")]:
+    config = load_config(name)
+    *path, last = field.split(".")
+    node = config
+    for part in path:
+      node = node[part]
+    node[last] = value
+    with pytest.raises(InputError, match=match):
+      ranges.check(config, config.experiment)

@@ -1,20 +1,26 @@
-"""The CNN baseline trainer's steps: any task that trains an image classifier
-on device-resident data (augmentation inside the step, BatchNorm statistics
-over the global batch under a mesh) reuses them."""
+"""The CNN baseline trainer: any task that trains an image classifier on
+device-resident data (augmentation inside the step, BatchNorm statistics
+over the global batch under a mesh) reuses it: `train_baseline` trains it
+as a runner stage and predicts features and probabilities."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from xmjax.data.augment import augment
-from xmjax.train.state import BatchStatsTrainState, TrainState
+from xmjax.models import make_baseline
+from xmjax.train import optim, parallel
+from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
+from xmjax.train.runner import Run, TrainingStage, compiled
+from xmjax.train.state import BatchStatsTrainState, TrainState, compute_dtype, create_train_state
 
-__all__ = ["baseline_predict", "baseline_train_step", "normalize_pixels"]
+__all__ = ["baseline_predict", "baseline_stage", "baseline_train_step", "normalize_pixels",
+           "train_baseline"]
 
 
 def _model_variables(state: TrainState, params) -> dict[str, Any]:
@@ -57,7 +63,6 @@ def baseline_train_step(state: TrainState, images: jax.Array, labels: jax.Array,
   return state, {"loss": loss, "accuracy": (jnp.argmax(logits, -1) == y).mean()}
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size",))
 def baseline_predict(state: TrainState, images: jax.Array, pixel_stats, batch_size: int):
   """(probs (n, C), features (n, F)) in fixed-size blocks under one compile."""
   n = images.shape[0]
@@ -71,3 +76,53 @@ def baseline_predict(state: TrainState, images: jax.Array, pixel_stats, batch_si
 
   probs, features = jax.lax.map(one_block, blocks)
   return (probs.reshape(-1, probs.shape[-1])[:n], features.reshape(-1, features.shape[-1])[:n])
+
+
+def baseline_stage(config, images: np.ndarray, labels: np.ndarray, pixel_stats,
+                   num_classes: int) -> tuple[TrainingStage, tuple]:
+  """The CNN baseline of config.baseline as a runner stage, data parallel over
+  config.mesh: returns the stage and the device-resident pixel statistics
+  (for `baseline_predict` after training)."""
+  b = config.baseline
+  model = make_baseline(b.arch, num_classes, compute_dtype(config.dtype), b.width)
+  n = len(labels)
+  num_steps = b.num_epochs * steps_per_epoch(n, b.batch_size)
+  mesh = parallel.make_mesh(config, b.batch_size)
+
+  def init():
+    variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 1),
+                           jnp.asarray(images[:1], jnp.float32))
+    tx = optim.make_optimizer(b.optimizer, num_steps)
+    return parallel.replicate(create_train_state(model.apply, variables["params"], tx,
+                                                 batch_stats=variables.get("batch_stats")), mesh)
+
+  augment_key = parallel.replicate(jax.random.fold_in(jax.random.key(config.seed), 4), mesh)
+  device_images, device_labels, device_stats = parallel.replicate(
+      (images, labels, pixel_stats), mesh)
+
+  def batches(step):
+    rows = epoch_batch_rows((config.seed, 1), n, b.batch_size, step)
+    return (device_images, device_labels, parallel.shard_rows(rows, mesh), augment_key,
+            device_stats)
+
+  stage = TrainingStage(
+      name="baseline", init=init, step=baseline_train_step, batches=batches,
+      num_steps=num_steps, checkpoint_every=b.checkpoint_every,
+      static={"crop_padding": b.crop_padding, "flip": b.flip})
+  return stage, device_stats
+
+
+def train_baseline(run: Run, images: np.ndarray, labels: np.ndarray, pixel_stats,
+                   num_classes: int, predict_on: Mapping[str, np.ndarray]
+                   ) -> dict[str, np.ndarray]:
+  """Trains (or resumes) the baseline; returns `<part>_probs` and
+  `<part>_features` of every image set in `predict_on`."""
+  stage, device_stats = baseline_stage(run.config, images, labels, pixel_stats, num_classes)
+  state = run.train(stage)
+  outputs = {}
+  predict = compiled(baseline_predict, batch_size=run.config.baseline.eval_batch_size)
+  for part, part_images in predict_on.items():
+    probs, features = predict(state, jnp.asarray(part_images), device_stats)
+    outputs[f"{part}_probs"] = np.asarray(probs)
+    outputs[f"{part}_features"] = np.asarray(features)
+  return outputs

@@ -1,10 +1,9 @@
 """The RR-Net stage shared by the RR-Net tasks (classification, folds, ratings):
-its config checks, label-node attributes, the model from its config
-section, and the full-graph train and evaluation steps."""
+its units check, label-node attributes, the model from its config
+section, the full-graph train and evaluation steps, and the stage that
+trains it on one graph (`rrnet_stage`)."""
 
 from __future__ import annotations
-
-import functools
 
 import jax
 import ml_collections
@@ -14,12 +13,12 @@ from xmjax import graph as graph_lib
 from xmjax.data import load_label_embeddings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss, classification_metrics, parse_units
-from xmjax.nn.aggregation import REDUCTIONS
-from xmjax.train.checks import check_optimizer, check_positive
-from xmjax.train.state import TrainState, compute_dtype
+from xmjax.train import optim, parallel
+from xmjax.train.runner import TrainingStage, compiled
+from xmjax.train.state import TrainState, compute_dtype, create_train_state
 
-__all__ = ["LABEL_FEATURES", "check_rrnet_config", "check_rrnet_model", "class_node_features",
-           "make_rrnet", "rrnet_eval_step", "rrnet_train_step"]
+__all__ = ["LABEL_FEATURES", "check_units", "class_node_features",
+           "evaluate_rrnet", "make_rrnet", "rrnet_eval_step", "rrnet_stage", "rrnet_train_step"]
 
 
 # Label-node attributes: one-hot, seeded Gaussian, the shipped MiniLM
@@ -27,28 +26,12 @@ __all__ = ["LABEL_FEATURES", "check_rrnet_config", "check_rrnet_model", "class_n
 LABEL_FEATURES = ("onehot", "random", "text", "file")
 
 
-def check_rrnet_config(config: ml_collections.ConfigDict) -> None:
-  """Checks config.rrnet and config.log_every (shared by the RR-Net experiments)."""
-  r = config.rrnet
-  check_rrnet_model(r)
-  if r.label_features not in LABEL_FEATURES:
-    raise InputError(f"config.rrnet.label_features: unknown {r.label_features!r}; "
-                     f"choose one of {LABEL_FEATURES}")
-  check_positive(config, ("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
-                          "rrnet.hidden", "rrnet.pad_multiple", "log_every"))
-
-
-def check_rrnet_model(r: ml_collections.ConfigDict) -> None:
-  """The model and optimizer fields every RR-Net experiment's config.rrnet has."""
+def check_units(r: ml_collections.ConfigDict) -> None:
+  """config.rrnet.units parses (its ranges and choices: xmjax.configs.ranges)."""
   try:
     parse_units(r.units)
   except ValueError as e:
     raise InputError(f"config.rrnet.{e}") from None
-  if r.aggregation not in REDUCTIONS:
-    raise InputError(f"config.rrnet.aggregation: unknown {r.aggregation!r}; choose one of {REDUCTIONS}")
-  if r.loss_reduction not in ("mean", "sum"):
-    raise InputError(f"config.rrnet.loss_reduction: must be 'mean' or 'sum', got {r.loss_reduction!r}")
-  check_optimizer("rrnet.optimizer", r.optimizer)
 
 
 def class_node_features(rrnet_config, dataset: str, num_classes: int, seed: int) -> np.ndarray:
@@ -75,7 +58,6 @@ def make_rrnet(config) -> RRNet:
                fixed_degree=True, layer_norm=r.layer_norm, dtype=compute_dtype(config.dtype))
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
 def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,
                      reduction: str = "mean"):
   """One full-graph step: BCE over every real inter edge."""
@@ -89,8 +71,47 @@ def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels
   return state, {"loss": loss, **classification_metrics(logits, graph, labels)}
 
 
-@jax.jit
 def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array):
   logits = state.apply_fn({"params": state.params}, graph)
   return {"loss": bce_loss(logits, graph.inter_targets, graph.inter_mask),
           **classification_metrics(logits, graph, labels)}
+
+
+def place_graphs(config, graphs: dict) -> dict:
+  """Edge-sharded over config.mesh when rrnet.edge_sharding, else as they are."""
+  if not config.rrnet.edge_sharding:
+    return graphs
+  mesh = parallel.make_mesh(config)
+  return {part: (parallel.shard_graph_edges(graph, mesh), parallel.replicate(labels, mesh))
+          for part, (graph, labels) in graphs.items()}
+
+
+def rrnet_stage(config, graphs: dict) -> TrainingStage:
+  """RR-Net trained full-graph on graphs["train"] (graph, padded labels),
+  validated on graphs["valid"] when there is one."""
+  r = config.rrnet
+  graphs = place_graphs(config, graphs)
+  train_graph, train_labels = graphs["train"]
+
+  def init():
+    model = make_rrnet(config)
+    params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2),
+                        graphs["train"][0])["params"]
+    state = create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
+    return parallel.replicate(state, parallel.make_mesh(config)) if r.edge_sharding else state
+
+  validate = None
+  if "valid" in graphs:
+    validate = lambda state: compiled(rrnet_eval_step)(state, *graphs["valid"])
+  return TrainingStage(
+      name="rrnet", init=init, step=rrnet_train_step,
+      batches=lambda step: (train_graph, train_labels), num_steps=r.num_steps,
+      checkpoint_every=r.checkpoint_every, static={"reduction": r.loss_reduction},
+      validate=validate, validate_every=config.log_every)
+
+
+def evaluate_rrnet(state: TrainState, graph: graph_lib.CrossModalGraph,
+                   labels: jax.Array) -> dict[str, float]:
+  """Loss, accuracy and candidate recall of `state` on one graph, on the host."""
+  return {k: float(v) for k, v in
+          jax.device_get(compiled(rrnet_eval_step)(state, graph, labels)).items()}

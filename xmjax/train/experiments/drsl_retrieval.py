@@ -7,11 +7,8 @@ network, mAP@ALL and mAP@50 both ways, beside a CCA baseline from the same run.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import time
-from typing import Any, Sequence
+from typing import Any
 
 import flax
 import jax
@@ -22,15 +19,11 @@ import numpy as np
 from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.models.drsl import DRSL, drsl_loss
-from xmjax.nn.relation import FUSIONS
-from xmjax.train import optim, parallel
-from xmjax.train import provenance
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
+from xmjax.train import optim, parallel, provenance
+from xmjax.train.batching import epoch_batch_rows
 from xmjax.train.experiments import retrieval_common as common
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training
-from xmjax.train.state import (BatchStatsTrainState, check_known_fields, compute_dtype,
-                               save_config)
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import BatchStatsTrainState, compute_dtype
 
 log = logging.getLogger("xmjax")
 
@@ -44,17 +37,6 @@ def default_config() -> ml_collections.ConfigDict:
   return schemas.schema("drsl_retrieval")
 
 
-def check_config(config) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
-  if config.model.fusion not in FUSIONS:
-    raise InputError(f"config.model.fusion: unknown {config.model.fusion!r}; choose one of {FUSIONS}")
-  if config.train.optimizer.name not in optim.OPTIMIZERS:
-    raise InputError(f"config.train.optimizer.name: unknown optimizer "
-                     f"{config.train.optimizer.name!r}; choose one of {optim.OPTIMIZERS}")
-  for field in ("batch_size", "num_epochs", "checkpoint_every"):
-    if config.train[field] < 1:
-      raise InputError(f"config.train.{field}: must be >= 1, got {config.train[field]}")
 
 
 def roles(config, data) -> tuple[str, str]:
@@ -75,7 +57,6 @@ def make_model(config, data, image_role, text_role) -> DRSL:
               block_size=m.block_size, dtype=compute_dtype(config.dtype))
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
 def drsl_train_step(state: BatchStatsTrainState, images, image_labels, texts, text_labels,
                     image_rows, text_rows, reduction: str = "sum"):
   """One step on a batch of images and a batch of texts (every pair scored)."""
@@ -97,7 +78,6 @@ def drsl_train_step(state: BatchStatsTrainState, images, image_labels, texts, te
   return state, {"loss": loss}
 
 
-@jax.jit
 def drsl_scores(state: BatchStatsTrainState, images, texts):
   """All (image, text) relation scores: each item embedded once, pairs in tiles."""
   variables = {"params": state.params}
@@ -108,7 +88,6 @@ def drsl_scores(state: BatchStatsTrainState, images, texts):
   return state.apply_fn(variables, zi, zt, method=DRSL.relate)
 
 
-@jax.jit
 def drsl_valid_metrics(state: BatchStatsTrainState, images, image_labels, texts, text_labels):
   """Mean squared ||R - S|| over every validation pair (a validation curve)."""
   return {"pair_mse": drsl_loss(drsl_scores(state, images, texts), image_labels, text_labels,
@@ -127,9 +106,9 @@ def init_state(config, model, data, image_role, text_role, num_steps) -> BatchSt
 
 
 def prepare(config):
-  check_config(config)
   data = common.load_data(config)
   image_role, text_role = roles(config, data)
+  make_model(config, data, image_role, text_role)  # its own checks, before any file is written
   n = min(len(data.labels("train", image_role)), len(data.labels("train", text_role)))
   if config.train.batch_size > n:
     raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
@@ -137,76 +116,62 @@ def prepare(config):
   return data, image_role, text_role
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  data, image_role, text_role = prepare(config)
-  model = make_model(config, data, image_role, text_role)
+def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
+  """DRSL trained on seeded per-epoch batches of images and texts, data
+  parallel over config.mesh; the validation pair error once per epoch."""
   t = config.train
+  model = make_model(config, data, image_role, text_role)
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
-  steps_per_epoch = max(n_i, n_t) // t.batch_size
-  num_steps = t.num_epochs * steps_per_epoch
+  per_epoch = max(n_i, n_t) // t.batch_size
+  num_steps = t.num_epochs * per_epoch
   mesh = parallel.make_mesh(config, t.batch_size)
-  state = parallel.replicate(init_state(config, model, data, image_role, text_role, num_steps),
-                             mesh)
-  provenance.claim_stages(config, workdir, STAGES, {"drsl": common.data_files(config)})
-  save_config(config, workdir)
-  arrays = parallel.replicate([jnp.asarray(a) for a in (data.features("train", image_role),
-                                                        data.labels("train", image_role),
-                                                        data.features("train", text_role),
-                                                        data.labels("train", text_role))], mesh)
+
+  def split_arrays(split):
+    return parallel.replicate([jnp.asarray(a) for a in (
+        data.features(split, image_role), data.labels(split, image_role),
+        data.features(split, text_role), data.labels(split, text_role))], mesh)
+
+  arrays, valid = split_arrays("train"), split_arrays("valid")
   paired = n_i == n_t
-  valid = parallel.replicate([jnp.asarray(a) for a in (data.features("valid", image_role),
-                                                       data.labels("valid", image_role),
-                                                       data.features("valid", text_role),
-                                                       data.labels("valid", text_role))], mesh)
 
-  def rows(n, stream, step):
-    per_epoch = n // t.batch_size
-    epoch, offset = divmod(step, per_epoch)
-    order = np.random.default_rng([config.seed, stream, epoch]).permutation(n)
-    return order[offset * t.batch_size:(offset + 1) * t.batch_size]
-
-  def batch_fn(step):
-    image_rows = rows(n_i, 1, step)
+  def batches(step):
+    image_rows = epoch_batch_rows((config.seed, 1), n_i, t.batch_size, step)
     # Paired data (one text per image): the same rows, so S holds the true pairs.
-    text_rows = image_rows if paired else rows(n_t, 2, step)
+    text_rows = image_rows if paired else epoch_batch_rows((config.seed, 2), n_t, t.batch_size,
+                                                           step)
     return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh))
 
-  writer = MetricWriter(workdir)
-  timing = {}
-  try:
-    start = time.time()
-    state = run_training(
-        state=state, train_step=functools.partial(drsl_train_step, reduction=t.loss_reduction),
-        batch_fn=batch_fn, num_steps=num_steps,
-        checkpointer=Checkpointer(os.path.join(workdir, "drsl", "checkpoints")), writer=writer,
-        prefix="drsl", log_every=config.log_every, checkpoint_every=t.checkpoint_every,
-        hooks=hooks, eval_every=steps_per_epoch,
-        eval_fn=(lambda state: drsl_valid_metrics(state, *valid))
-        if len(valid[1]) and len(valid[3]) else None)
-    timing["train_seconds"] = time.time() - start
-  finally:
-    writer.close()
-  return evaluate(config, workdir, state, data, image_role, text_role, timing)
+  validate = None
+  if len(valid[1]) and len(valid[3]):
+    validate = lambda state: compiled(drsl_valid_metrics)(state, *valid)
+  return TrainingStage(
+      name="drsl",
+      init=lambda: parallel.replicate(
+          init_state(config, model, data, image_role, text_role, num_steps), mesh),
+      step=drsl_train_step, batches=batches, num_steps=num_steps,
+      checkpoint_every=t.checkpoint_every, static={"reduction": t.loss_reduction},
+      validate=validate, validate_every=per_epoch)
 
 
-def evaluate(config, workdir, state, data, image_role, text_role, timing=None) -> dict[str, Any]:
-  start = time.time()
-  scores = np.asarray(drsl_scores(state, jnp.asarray(data.features("test", image_role)),
-                                  jnp.asarray(data.features("test", text_role))))
-  timing = dict(timing or {}, score_seconds=time.time() - start)
+def train(run: Run, prepared) -> Any:
+  data, image_role, text_role = prepared
+  with run.timed("train"):
+    return run.train(drsl_stage(run.config, data, image_role, text_role))
+
+
+def results(run: Run, prepared, state) -> dict[str, Any]:
+  """mAP both ways from every test image-text score, beside CCA's."""
+  data, image_role, text_role = prepared
+  with run.timed("score"):
+    scores = np.asarray(compiled(drsl_scores)(
+        state, jnp.asarray(data.features("test", image_role)),
+        jnp.asarray(data.features("test", text_role))))
 
   def similarity(q, t):
     return scores if q == image_role else scores.T
 
-  return common.report(config, workdir, "drsl", similarity, data, (image_role, text_role), timing)
+  return common.report(run, "drsl", similarity, data, (image_role, text_role))
 
 
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  """Re-evaluates the latest (or `step`) DRSL checkpoint of a run; no training."""
-  data, image_role, text_role = prepare(config)
-  template = init_state(config, make_model(config, data, image_role, text_role), data,
-                        image_role, text_role, 1)
-  state = restore_for_eval(Checkpointer(os.path.join(workdir, "drsl", "checkpoints")), template,
-                           step, workdir)
-  return evaluate(config, workdir, state, data, image_role, text_role)
+TASK = Task(name="drsl_retrieval", prepare=prepare, train=train, results=results, stages=STAGES,
+            inputs=lambda config: {"drsl": common.data_files(config)})

@@ -16,7 +16,6 @@ modalities) and writes it as `racg_no_cross/...`.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from typing import Any, Sequence
@@ -26,27 +25,20 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax.configs import schemas
 from xmjax import metrics
+from xmjax.configs import schemas
 from xmjax.data import scan as scan_lib
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, Images, scenes_split
 from xmjax.data.text import NUM_POS, Captions, spacy_parser
 from xmjax.errors import InputError
 from xmjax.models.racg import RACG, triplet_loss
-from xmjax.train import optim, parallel
-from xmjax.train import provenance
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.checks import check_optimizer, check_positive
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, write_json_atomic
-from xmjax.train.plots import plot_training_curves
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
-                               save_config)
+from xmjax.train import optim, parallel, provenance
+from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import TrainState, compute_dtype, create_train_state
 
 log = logging.getLogger("xmjax")
 
-DATASETS = ("scenes", "scan")
-PARSERS = ("none", "spacy")
 
 
 STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
@@ -58,13 +50,8 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def check_config(config) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
+  """What the field ranges (xmjax.configs.ranges) cannot say."""
   d, m = config.data, config.model
-  if d.name not in DATASETS:
-    raise InputError(f"config.data.name: unknown data set {d.name!r}; choose one of {DATASETS}")
-  if d.parser not in PARSERS:
-    raise InputError(f"config.data.parser: unknown {d.parser!r}; choose one of {PARSERS}")
   if d.name == "scan" and not d.dir:
     raise InputError("config.data.dir: set it to the SCAN precomp directory")
   if m.joint_dim % m.num_heads:
@@ -73,10 +60,6 @@ def check_config(config) -> None:
   if m.use_positions and not 0 < m.position_dim < m.joint_dim:
     raise InputError(f"config.model.position_dim: need 0 < position_dim < joint_dim, got "
                      f"{m.position_dim}")
-  check_optimizer("train.optimizer", config.train.optimizer)
-  check_positive(config, ("train.batch_size", "train.num_epochs", "train.checkpoint_every",
-                          "model.image_block", "model.eval_image_block",
-                          "model.eval_caption_block", "data.max_length", "log_every"))
 
 
 # ----------------------------------------------------------------------------
@@ -147,8 +130,6 @@ def make_model(config, vocab_size: int, cross_graph: bool = True) -> RACG:
               dtype=compute_dtype(config.dtype))
 
 
-@functools.partial(jax.jit, donate_argnums=0,
-                   static_argnames=("margin", "aux_weight", "beta", "gamma"))
 def train_step(state: TrainState, images, captions, image_ids, *, margin, aux_weight, beta,
                gamma):
   """One step: all B x B pairs of the batch scored; triplet + auxiliary loss."""
@@ -174,8 +155,7 @@ def _encode_in_blocks(fn, arrays, block: int):
   return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[:n], encoded)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "image_block", "caption_block"))
-def similarity_matrix(model: RACG, params, images, captions, image_block: int,
+def similarity_matrix(params, images, captions, *, model: RACG, image_block: int,
                       caption_block: int):
   """(n_images, n_captions) scores: items encoded once in blocks, then every
   pair scored in (image_block x caption_block) tiles, all in one program."""
@@ -199,9 +179,9 @@ def evaluate(config, model, params, images: Images, captions: Captions) -> np.nd
   sims = np.zeros((len(images), len(captions)), np.float32)
   for bucket in np.unique(buckets):
     columns = np.flatnonzero(buckets == bucket)
-    sims_block = similarity_matrix(
-        model, params, image_inputs, caption_arrays(captions, columns), image_block,
-        min(m.eval_caption_block, len(columns)))
+    sims_block = compiled(similarity_matrix, model=model, image_block=image_block,
+                          caption_block=min(m.eval_caption_block, len(columns)))(
+        params, image_inputs, caption_arrays(captions, columns))
     sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
   return sims
 
@@ -248,71 +228,48 @@ def num_steps(config, data) -> tuple[int, int]:
   return per_epoch, per_epoch * config.train.num_epochs
 
 
-def train_variant(config, data, prefix, cross_graph, workdir, writer, hooks):
+def racg_stage(config, data, prefix: str, cross_graph: bool) -> TrainingStage:
+  """One variant trained on seeded per-epoch batches of captions with their
+  images, data parallel over config.mesh."""
   t = config.train
   images, captions = data["train"]
   per_epoch, total = num_steps(config, data)
   mesh = parallel.make_mesh(config, t.batch_size)
-  state = parallel.replicate(initial_state(config, data, cross_graph, total), mesh)
 
-  def batch_fn(step):
-    epoch, offset = divmod(step, per_epoch)
-    order = np.random.default_rng([config.seed, 7, epoch]).permutation(len(captions))
-    rows = order[offset * t.batch_size:(offset + 1) * t.batch_size]
+  def batches(step):
+    rows = epoch_batch_rows((config.seed, 7), len(captions), t.batch_size, step)
     image_ids = captions.image_index[rows]
     batch = (image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids)
     return parallel.shard_rows_tree(batch, mesh)
 
-  step_fn = functools.partial(train_step, margin=t.margin, aux_weight=t.aux_weight, beta=t.beta,
-                              gamma=t.gamma)
-  return run_training(
-      state=state, train_step=step_fn, batch_fn=batch_fn, num_steps=total,
-      checkpointer=checkpointer(workdir, prefix), writer=writer, prefix=prefix,
-      log_every=config.log_every, checkpoint_every=t.checkpoint_every, hooks=hooks)
+  return TrainingStage(
+      name=prefix, init=lambda: parallel.replicate(
+          initial_state(config, data, cross_graph, total), mesh),
+      step=train_step, batches=batches, num_steps=total, checkpoint_every=t.checkpoint_every,
+      static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
 
 
-def checkpointer(workdir, prefix) -> Checkpointer:
-  return Checkpointer(os.path.join(workdir, prefix, "checkpoints"))
+def train(run: Run, data) -> dict[str, Any]:
+  """Every variant (the model, and without its cross graph if asked)."""
+  with run.timed("train"):
+    return {prefix: run.train(racg_stage(run.config, data, prefix, cross))
+            for prefix, cross in variants(run.config)}
 
 
-def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  data = prepare(config)
-  provenance.claim_stages(config, workdir, STAGES)
-  save_config(config, workdir)
-  writer = MetricWriter(workdir)
-  states = {}
-  try:
-    for prefix, cross in variants(config):
-      states[prefix] = train_variant(config, data, prefix, cross, workdir, writer, hooks)
-  finally:
-    writer.close()
-  return write_results(config, workdir, data, states)
-
-
-def write_results(config, workdir, data, states) -> dict[str, Any]:
-  results = {"config": config.name, "seed": config.seed,
-             "text_graph": "dependency parse" if data["info"]["parsed"] else "chain (no parser)",
-             "unknown_tokens": data["info"]["unknown_tokens"]}
+def results(run: Run, data, states) -> dict[str, Any]:
+  """R@K (and re-ranked, COCO 1K) of every variant; each similarity matrix
+  is saved for ensembles."""
+  config = run.config
+  out = {"text_graph": "dependency parse" if data["info"]["parsed"] else "chain (no parser)",
+         "unknown_tokens": data["info"]["unknown_tokens"]}
   images, captions = data["test"]
   for prefix, cross in variants(config):
     model = make_model(config, data["vocab_size"], cross)
     sims = evaluate(config, model, states[prefix].params, images, captions)
     if parallel.is_primary():
-      np.save(os.path.join(workdir, prefix, "similarity.npy"), sims)
-    results.update(retrieval_results(config, sims, prefix))
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  plot_training_curves(workdir)
-  return results
-
-
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  data = prepare(config)
-  states = {}
-  for prefix, cross in variants(config):
-    _, total = num_steps(config, data)
-    states[prefix] = restore_for_eval(checkpointer(workdir, prefix),
-                                      initial_state(config, data, cross, total), step, workdir)
-  return write_results(config, workdir, data, states)
+      np.save(run.path(prefix, "similarity.npy"), sims)
+    out.update(retrieval_results(config, sims, prefix))
+  return out
 
 
 def ensemble_results(config, workdirs: Sequence[str]) -> dict[str, Any]:
@@ -329,3 +286,7 @@ def ensemble_results(config, workdirs: Sequence[str]) -> dict[str, Any]:
   results = {"config": config.name, "ensemble_of": list(workdirs)}
   results.update(retrieval_results(config, np.mean(matrices, axis=0), "racg_ensemble"))
   return results
+
+
+TASK = Task(name="racg_retrieval", prepare=prepare, train=train, results=results, stages=STAGES,
+            ensemble=ensemble_results)

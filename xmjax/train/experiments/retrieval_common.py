@@ -174,19 +174,13 @@ def write_plot(workdir: str, name: str, curves: dict, results: dict | None = Non
                                 title=name, maps=maps)
 
 
-def report(config, workdir: str, model: str, similarity: Callable[[str, str], np.ndarray],
-           data: RetrievalData, modalities: Sequence[str], timing: dict) -> dict:
-  """The model's and CCA's mAPs, the curve plots, results.json and timing.json."""
-  from xmjax.train.loop import write_json_atomic
-  from xmjax.train.plots import plot_training_curves
+def report(run, model: str, similarity: Callable[[str, str], np.ndarray], data: RetrievalData,
+           modalities: Sequence[str]) -> dict:
+  """The model's and CCA's mAPs (results.json's numbers) and the retrieval plot."""
+  config = run.config
   curves = {}
-  results = {"config": config.name, "seed": config.seed}
-  results.update(map_results(model, similarity, data, modalities, k=config.eval.map_k,
-                             curves=curves))
+  results = map_results(model, similarity, data, modalities, k=config.eval.map_k, curves=curves)
   results.update(cca_results(data, modalities, config.eval.cca_components, config.seed,
                              k=config.eval.map_k))
-  write_plot(workdir, model, curves, results)
-  plot_training_curves(workdir)
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
+  write_plot(run.workdir, model, curves, results)
   return results

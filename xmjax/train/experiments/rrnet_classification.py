@@ -20,11 +20,8 @@ from the same run, plus train accuracies and the candidate recall.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import time
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -36,19 +33,11 @@ from xmjax.configs import schemas
 from xmjax.data import standardize
 from xmjax.data.images import load_data
 from xmjax.errors import InputError
-from xmjax.models import make_baseline
-from xmjax.models.cnn import BASELINES
-from xmjax.train import optim, parallel, provenance
-from xmjax.train.baseline import baseline_predict, baseline_train_step
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.checks import check_optimizer, check_positive
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
-from xmjax.train.plots import plot_training_curves
-from xmjax.train.rrnet_stage import (check_rrnet_config, class_node_features, make_rrnet,
-                                     rrnet_eval_step, rrnet_train_step)
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
-                               save_config)
+from xmjax.train import provenance
+from xmjax.train.baseline import train_baseline
+from xmjax.train.loop import save_npz_atomic
+from xmjax.train.rrnet_stage import check_units, class_node_features, evaluate_rrnet, rrnet_stage
+from xmjax.train.runner import Run, Task
 
 log = logging.getLogger("xmjax")
 
@@ -66,21 +55,8 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 # ----------------------------------------------------------------------------
-# Validation: everything is checked before the workdir is touched.
-
-
-def check_config(config: ml_collections.ConfigDict) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
-  if config.baseline.arch not in BASELINES:
-    raise InputError(f"config.baseline.arch: unknown architecture {config.baseline.arch!r}; "
-                     f"choose one of {sorted(BASELINES)}")
-  if not config.baseline.width > 0:
-    raise InputError(f"config.baseline.width: must be > 0, got {config.baseline.width}")
-  check_optimizer("baseline.optimizer", config.baseline.optimizer)
-  check_positive(config, ("baseline.num_epochs", "baseline.batch_size",
-                          "baseline.eval_batch_size", "baseline.checkpoint_every"))
-  check_rrnet_config(config)
+# Validation: everything is checked before the workdir is touched (field
+# ranges and choices by the runner, xmjax.configs.ranges; here what needs the data).
 
 
 def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_train: int,
@@ -106,65 +82,7 @@ def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_
 
 
 # ----------------------------------------------------------------------------
-# Data.
-
-
-# ----------------------------------------------------------------------------
-# Stage 1: the CNN baseline.
-
-
-def run_baseline(config, data, workdir, writer, hooks: Sequence[Hook] = ()) -> dict[str, np.ndarray]:
-  """Trains (or resumes) the baseline; returns its cached outputs."""
-  out_path = os.path.join(workdir, "baseline", "outputs.npz")
-  if os.path.exists(out_path):
-    log.info("baseline: reusing %s", out_path)
-    with np.load(out_path, allow_pickle=False) as f:
-      return {k: f[k] for k in f.files}
-  b = config.baseline
-  model = make_baseline(b.arch, data["num_classes"], compute_dtype(config.dtype), b.width)
-  n = len(data["baseline_labels"])
-  steps_per_epoch = n // b.batch_size
-  num_steps = b.num_epochs * steps_per_epoch
-  variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 1),
-                         jnp.asarray(data["baseline_images"][:1], jnp.float32))
-  tx = optim.make_optimizer(b.optimizer, num_steps)
-  state = create_train_state(model.apply, variables["params"], tx,
-                             batch_stats=variables.get("batch_stats"))
-  # The baseline is data parallel over config.mesh; RR-Net's full-graph step runs on one device.
-  mesh = parallel.make_mesh(config, b.batch_size)
-  augment_key = parallel.replicate(jax.random.fold_in(jax.random.key(config.seed), 4), mesh)
-  train_images, train_labels, pixel_stats, state = parallel.replicate(
-      (data["baseline_images"], data["baseline_labels"],
-       (data["pixel_mean"], data["pixel_std"]), state), mesh)
-
-  def batch_fn(step):
-    # A fresh permutation per epoch, a function of (seed, epoch) only.
-    epoch, offset = divmod(step, steps_per_epoch)
-    order = np.random.default_rng([config.seed, 1, epoch]).permutation(n)
-    batch = order[offset * b.batch_size:(offset + 1) * b.batch_size]
-    return train_images, train_labels, parallel.shard_rows(batch, mesh), augment_key, pixel_stats
-
-  step_fn = functools.partial(
-      jax.jit(baseline_train_step, donate_argnums=0, static_argnames=("crop_padding", "flip")),
-      crop_padding=b.crop_padding, flip=b.flip)
-  state = run_training(
-      state=state, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
-      checkpointer=Checkpointer(os.path.join(workdir, "baseline", "checkpoints")),
-      writer=writer, prefix="baseline", log_every=config.log_every,
-      checkpoint_every=b.checkpoint_every, hooks=hooks)
-
-  outputs = {}
-  for part in graph_parts(data):
-    probs, features = baseline_predict(state, jnp.asarray(data[f"{part}_images"]),
-                                       pixel_stats, b.eval_batch_size)
-    outputs[f"{part}_probs"] = np.asarray(probs)
-    outputs[f"{part}_features"] = np.asarray(features)
-  save_npz_atomic(out_path, **outputs)
-  return outputs
-
-
-# ----------------------------------------------------------------------------
-# Stage 2: RR-Net.
+# The graphs RR-Net trains and is tested on.
 
 
 def graph_parts(data) -> tuple[str, ...]:
@@ -193,50 +111,12 @@ def build_graphs(config, outputs, data):
   return graphs
 
 
-def initial_rrnet_state(config, graphs) -> TrainState:
-  r = config.rrnet
-  model = make_rrnet(config)
-  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2),
-                      graphs["train"][0])["params"]
-  return create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
-
-
-def rrnet_checkpointer(workdir) -> Checkpointer:
-  return Checkpointer(os.path.join(workdir, "rrnet", "checkpoints"))
-
-
-def place_graphs(config, graphs):
-  """Edge-sharded over config.mesh when rrnet.edge_sharding, else as they are."""
-  if not config.rrnet.edge_sharding:
-    return graphs
-  mesh = parallel.make_mesh(config)
-  return {part: (parallel.shard_graph_edges(graph, mesh), parallel.replicate(labels, mesh))
-          for part, (graph, labels) in graphs.items()}
-
-
-def run_rrnet(config, graphs, workdir, writer, hooks: Sequence[Hook] = ()) -> TrainState:
-  r = config.rrnet
-  graphs = place_graphs(config, graphs)
-  train_graph, train_labels = graphs["train"]
-  step = functools.partial(rrnet_train_step, reduction=r.loss_reduction)
-  state = initial_rrnet_state(config, graphs)
-  if r.edge_sharding:
-    state = parallel.replicate(state, parallel.make_mesh(config))
-  return run_training(
-      state=state, train_step=step,
-      batch_fn=lambda _: (train_graph, train_labels), num_steps=r.num_steps,
-      checkpointer=rrnet_checkpointer(workdir), writer=writer, prefix="rrnet",
-      log_every=config.log_every, checkpoint_every=r.checkpoint_every, hooks=hooks,
-      eval_fn=(lambda state: rrnet_eval_step(state, *graphs["valid"])) if "valid" in graphs
-      else None, eval_every=config.log_every)
-
-
 # ----------------------------------------------------------------------------
 
 
 def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """Validates the config and loads the data; touches no file."""
-  check_config(config)
+  check_units(config.rrnet)
   data = load_data(config)
   check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
                     len(data["test_labels"]), data["num_classes"],
@@ -245,67 +125,36 @@ def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return data
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  """Runs both stages in `workdir` (resuming what is there) and writes results.json."""
-  start = time.time()
-  data = prepare(config)
-  data_seconds = time.time() - start
-  provenance.claim_stages(config, workdir, STAGES)
-  os.makedirs(os.path.join(workdir, "baseline"), exist_ok=True)
-  save_config(config, workdir)
-  save_npz_atomic(os.path.join(workdir, "data_split.npz"), **data["split"])
-  writer = MetricWriter(workdir)
-  timing = {"data_seconds": data_seconds}
-  try:
-    start = time.time()
-    outputs = run_baseline(config, data, workdir, writer, hooks)
-    timing["baseline_seconds"] = time.time() - start
-    start = time.time()
-    graphs = build_graphs(config, outputs, data)
-    jax.block_until_ready(graphs)
-    timing["graph_seconds"] = time.time() - start
-    start = time.time()
-    state = run_rrnet(config, graphs, workdir, writer, hooks)
-    timing["rrnet_seconds"] = time.time() - start
-  finally:
-    writer.close()
-  write_json_atomic(os.path.join(workdir, "timing.json"), timing)
-  return write_results(config, workdir, data, outputs, graphs, state)
+def train(run: Run, data) -> tuple[dict, dict, Any]:
+  """The baseline (cached), the graphs from its outputs, then RR-Net."""
+  config = run.config
+  if not run.evaluating:
+    save_npz_atomic(run.path("data_split.npz"), **data["split"])
+  with run.timed("baseline"):
+    outputs = run.cached("baseline/outputs.npz", lambda: train_baseline(
+        run, data["baseline_images"], data["baseline_labels"],
+        (data["pixel_mean"], data["pixel_std"]), data["num_classes"],
+        predict_on={part: data[f"{part}_images"] for part in graph_parts(data)}))
+  with run.timed("graph"):
+    graphs = jax.block_until_ready(build_graphs(config, outputs, data))
+  with run.timed("rrnet"):
+    state = run.train(rrnet_stage(config, graphs))
+  return outputs, graphs, state
 
 
-def write_results(config, workdir, data, outputs, graphs, state) -> dict[str, Any]:
-  """Evaluates `state` on the train and test graphs; writes results.json and plots."""
-  metrics = {part: jax.device_get(rrnet_eval_step(state, *graphs[part]))
-             for part in ("train", "test")}
-  results = {
-      "config": config.name,
-      "seed": config.seed,
-      "baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"]),
-  }
+def results(run: Run, data, trained) -> dict[str, Any]:
+  """The baseline's and RR-Net's accuracies (RR-Net's also on its training graph)."""
+  outputs, graphs, state = trained
+  out = {"baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"])}
   for part in ("train", "test"):
-    results[f"rrnet/{part}_accuracy"] = float(metrics[part]["accuracy"])
-    results[f"rrnet/{part}_loss"] = float(metrics[part]["loss"])
-    results[f"rrnet/{part}_candidate_recall"] = float(metrics[part]["candidate_recall"])
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  plot_training_curves(workdir)
-  return results
-
-
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  """Re-evaluates the latest (or `step`) RR-Net checkpoint of a run; no training."""
-  data = prepare(config)
-  out_path = os.path.join(workdir, "baseline", "outputs.npz")
-  if not os.path.exists(out_path):
-    raise InputError(f"{workdir}: the baseline stage has not finished ({out_path} missing); "
-                     "nothing to evaluate yet")
-  with np.load(out_path, allow_pickle=False) as f:
-    outputs = {k: f[k] for k in f.files}
-  graphs = build_graphs(config, outputs, data)
-  state = restore_for_eval(rrnet_checkpointer(workdir), initial_rrnet_state(config, graphs),
-                           step, workdir)
-  return write_results(config, workdir, data, outputs, graphs, state)
+    metrics = evaluate_rrnet(state, *graphs[part])
+    out.update({f"rrnet/{part}_{k}": metrics[k] for k in ("accuracy", "loss", "candidate_recall")})
+  return out
 
 
 def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
   return float(np.mean(np.argmax(probs, axis=1) == labels))
+
+
+TASK = Task(name="rrnet_classification", prepare=prepare, train=train, results=results,
+            stages=STAGES)

@@ -16,32 +16,25 @@ separate runs, at one compile and one dispatch per step.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax.configs import schemas
 from xmjax import graph as graph_lib
+from xmjax.configs import schemas
 from xmjax.data import standardize, validate
 from xmjax.data.class_names import CLASS_NAMES
 from xmjax.data.shipped import open_npz
 from xmjax.errors import InputError
 from xmjax.models import bce_loss, classification_metrics
-from xmjax.train import optim
-from xmjax.train import provenance
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train import rrnet_stage
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, write_json_atomic
-from xmjax.train.plots import plot_training_curves
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
-                               save_config)
+from xmjax.train import optim, provenance, rrnet_stage
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import TrainState, create_train_state
 
 log = logging.getLogger("xmjax")
 
@@ -57,9 +50,8 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
-  rrnet_stage.check_rrnet_config(config)
+  """What the field ranges (xmjax.configs.ranges) cannot say."""
+  rrnet_stage.check_units(config.rrnet)
 
 
 def data_path(config) -> str:
@@ -153,7 +145,6 @@ def build_fold_graphs(config, data) -> dict[str, tuple[graph_lib.CrossModalGraph
   return stacked
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
 def folds_train_step(state: TrainState, graphs, labels, reduction: str = "mean"):
   """One step of every fold: the sum of the folds' losses, whose gradient is
   each fold's own gradient on its own parameters."""
@@ -171,7 +162,6 @@ def folds_train_step(state: TrainState, graphs, labels, reduction: str = "mean")
   return state, {"loss": losses.mean(), "accuracy": metrics["accuracy"].mean()}
 
 
-@jax.jit
 def folds_eval_step(state: TrainState, graphs, labels):
   """Per-fold (loss, accuracy, candidate recall), each (folds,)."""
   def one_fold(fold_params, graph, fold_labels):
@@ -190,51 +180,38 @@ def initial_state(config, graphs) -> TrainState:
   return create_train_state(model.apply, params, tx)
 
 
-def checkpointer(workdir) -> Checkpointer:
-  return Checkpointer(os.path.join(workdir, "rrnet", "checkpoints"))
-
-
-def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  data = prepare(config)
-  provenance.claim_stages(config, workdir, STAGES, {"rrnet": [data_path(config)]})
-  save_config(config, workdir)
+def train(run: Run, data):
+  """Every fold's RR-Net in one stage (parameters with a leading fold axis)."""
+  config = run.config
   graphs = build_fold_graphs(config, data)
-  writer = MetricWriter(workdir)
-  step = functools.partial(folds_train_step, reduction=config.rrnet.loss_reduction)
-  try:
-    state = run_training(
-        state=initial_state(config, graphs), train_step=step,
-        batch_fn=lambda _: graphs["train"], num_steps=config.rrnet.num_steps,
-        checkpointer=checkpointer(workdir), writer=writer, prefix="rrnet",
-        log_every=config.log_every, checkpoint_every=config.rrnet.checkpoint_every,
-        hooks=hooks, eval_fn=lambda s: jax.tree.map(jnp.mean, folds_eval_step(s, *graphs["test"])),
-        eval_every=config.log_every)
-  finally:
-    writer.close()
-  return write_results(config, workdir, data, graphs, state)
+  test_means = lambda state: jax.tree.map(jnp.mean, compiled(folds_eval_step)(
+      state, *graphs["test"]))
+  state = run.train(TrainingStage(
+      name="rrnet", init=lambda: initial_state(config, graphs), step=folds_train_step,
+      batches=lambda step: graphs["train"], num_steps=config.rrnet.num_steps,
+      checkpoint_every=config.rrnet.checkpoint_every,
+      static={"reduction": config.rrnet.loss_reduction},
+      validate=test_means, validate_every=config.log_every))
+  return graphs, state
 
 
-def write_results(config, workdir, data, graphs, state) -> dict[str, Any]:
-  test = jax.device_get(folds_eval_step(state, *graphs["test"]))
+def results(run: Run, data, trained) -> dict[str, Any]:
+  """Mean and std over folds of RR-Net's and the baseline's test accuracy."""
+  graphs, state = trained
+  test = jax.device_get(compiled(folds_eval_step)(state, *graphs["test"]))
   baseline = np.array([
       np.mean(data["baseline_probs"][data["folds"] == f].argmax(1)
               == data["labels"][data["folds"] == f]) for f in range(1, NUM_FOLDS + 1)])
-  results = {"config": config.name, "seed": config.seed,
-             "baseline/accuracy_mean": float(baseline.mean()),
-             "baseline/accuracy_std": float(baseline.std()),
-             "rrnet/accuracy_mean": float(test["accuracy"].mean()),
-             "rrnet/accuracy_std": float(test["accuracy"].std()),
-             "rrnet/candidate_recall_mean": float(test["candidate_recall"].mean())}
+  out = {"baseline/accuracy_mean": float(baseline.mean()),
+         "baseline/accuracy_std": float(baseline.std()),
+         "rrnet/accuracy_mean": float(test["accuracy"].mean()),
+         "rrnet/accuracy_std": float(test["accuracy"].std()),
+         "rrnet/candidate_recall_mean": float(test["candidate_recall"].mean())}
   for fold in range(NUM_FOLDS):
-    results[f"rrnet/fold{fold + 1}_accuracy"] = float(test["accuracy"][fold])
-    results[f"baseline/fold{fold + 1}_accuracy"] = float(baseline[fold])
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  plot_training_curves(workdir)
-  return results
+    out[f"rrnet/fold{fold + 1}_accuracy"] = float(test["accuracy"][fold])
+    out[f"baseline/fold{fold + 1}_accuracy"] = float(baseline[fold])
+  return out
 
 
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  data = prepare(config)
-  graphs = build_fold_graphs(config, data)
-  state = restore_for_eval(checkpointer(workdir), initial_state(config, graphs), step, workdir)
-  return write_results(config, workdir, data, graphs, state)
+TASK = Task(name="rrnet_folds", prepare=prepare, train=train, results=results, stages=STAGES,
+            inputs=lambda config: {"rrnet": [data_path(config)]})

@@ -24,37 +24,29 @@ baseline that predicts the training mean rating, `mean/test_mae`,
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax.configs import schemas
 from xmjax import graph as graph_lib
+from xmjax.configs import schemas
 from xmjax.data import ratings as ratings_lib
 from xmjax.data.synthetic import RATING_GRID, make_social_ratings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss
-from xmjax.train import optim
-from xmjax.train import provenance
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
-from xmjax.train.checks import check_positive
-from xmjax.train.rrnet_stage import check_rrnet_model
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, write_json_atomic
-from xmjax.train.plots import plot_training_curves
-from xmjax.train.state import (TrainState, check_known_fields, compute_dtype, create_train_state,
-                               save_config)
+from xmjax.train import optim, provenance
+from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.rrnet_stage import check_units
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import TrainState, compute_dtype, create_train_state
 
 log = logging.getLogger("xmjax")
 
-DATASETS = ("filmtrust", "ciao", "synthetic")
-INTER_MODES = ("all_items", "rated")
 
 
 # The splits train one after another, each its own resumable stage, all of one config.
@@ -67,21 +59,11 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
-  d, r = config.data, config.rrnet
-  if d.name not in DATASETS:
-    raise InputError(f"config.data.name: unknown data set {d.name!r}; choose one of {DATASETS}")
-  if d.name != "synthetic" and not d.dir:
-    raise InputError(f"config.data.dir: set it to the directory holding the {d.name} files")
-  if not 0 < d.test_fraction < 1:
-    raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
-  if r.inter not in INTER_MODES:
-    raise InputError(f"config.rrnet.inter: unknown {r.inter!r}; choose one of {INTER_MODES}")
-  check_rrnet_model(r)
-  check_positive(config, ("data.num_splits", "rrnet.node_dim", "rrnet.latent", "rrnet.hidden",
-                          "rrnet.edge_budget", "rrnet.edge_batch_size", "rrnet.num_steps",
-                          "rrnet.checkpoint_every", "log_every"))
+  """What the field ranges (xmjax.configs.ranges) cannot say."""
+  if config.data.name != "synthetic" and not config.data.dir:
+    raise InputError(f"config.data.dir: set it to the directory holding the "
+                     f"{config.data.name} files")
+  check_units(config.rrnet)
 
 
 def data_files(config) -> list[str]:
@@ -174,7 +156,6 @@ def from_unit(probs, rating_range):
 # Steps.
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
 def full_graph_step(state: TrainState, graph, targets, train_mask, reduction: str = "mean"):
   """One full-graph step; the loss covers the training ratings only."""
 
@@ -191,7 +172,6 @@ def _with_inter_edges(graph, rows, users, items):
   return graph._replace(inter=graph_lib.EdgeSet(users[rows], items[rows]))
 
 
-@functools.partial(jax.jit, donate_argnums=0, static_argnames=("reduction",))
 def edge_batch_step(state: TrainState, graph, users, items, unit_ratings, rows,
                     reduction: str = "mean"):
   """One step on an edge mini-batch: the ratings `rows` are the inter graph."""
@@ -206,13 +186,11 @@ def edge_batch_step(state: TrainState, graph, users, items, unit_ratings, rows,
   return state.apply_gradients(grads=grads), {"loss": loss}
 
 
-@jax.jit
 def full_graph_probs(state: TrainState, graph, edge_ids):
   """Predicted probability (rescaled rating) of the inter edges `edge_ids`."""
   return jax.nn.sigmoid(state.apply_fn({"params": state.params}, graph))[edge_ids]
 
 
-@functools.partial(jax.jit, static_argnames=("block",))
 def edge_batch_probs(state: TrainState, graph, users, items, rows, block: int):
   """Probabilities of the ratings `rows`, `block` at a time (each block one inter graph)."""
   n = rows.shape[0]
@@ -267,21 +245,20 @@ class Problem:
     params = model.init(key, graph)["params"]
     return create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
 
-  def train(self, split, workdir, writer, hooks) -> TrainState:
+  def stage(self, split: int) -> TrainingStage:
+    """RR-Net on one split's training ratings: full-graph, or edge mini-batches
+    reshuffled every epoch."""
     r = self.config.rrnet
     train_rows = np.flatnonzero(~self.test_masks[split])
     if self.minibatch:
       size = self.batch_size(split)
-      per_epoch = len(train_rows) // size
       unit = jnp.asarray(self.unit_ratings)
 
-      def batch_fn(step):
-        epoch, offset = divmod(step, per_epoch)
-        order = np.random.default_rng([self.config.seed, split, epoch]).permutation(train_rows)
-        rows = order[offset * size:(offset + 1) * size].astype(np.int32)
-        return self.graph, self.users, self.items, unit, jnp.asarray(rows)
+      def batches(step):
+        rows = epoch_batch_rows((self.config.seed, split), train_rows, size, step)
+        return self.graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32))
 
-      step_fn = functools.partial(edge_batch_step, reduction=r.loss_reduction)
+      step_fn = edge_batch_step
     else:
       num_edges = self.graph.inter.senders.shape[0]
       targets = np.zeros(num_edges, np.float32)
@@ -289,25 +266,21 @@ class Problem:
       targets[self.edge_ids[train_rows]] = self.unit_ratings[train_rows]
       mask[self.edge_ids[train_rows]] = True
       batch = (self.graph, jnp.asarray(targets), jnp.asarray(mask))
-      batch_fn = lambda step: batch
-      step_fn = functools.partial(full_graph_step, reduction=r.loss_reduction)
-    return run_training(
-        state=self.initial_state(split), train_step=step_fn, batch_fn=batch_fn,
-        num_steps=r.num_steps, checkpointer=self.checkpointer(workdir, split), writer=writer,
-        prefix=f"split{split}", log_every=self.config.log_every,
-        checkpoint_every=r.checkpoint_every, hooks=hooks)
-
-  def checkpointer(self, workdir, split) -> Checkpointer:
-    return Checkpointer(os.path.join(workdir, f"split{split}", "checkpoints"))
+      batches = lambda step: batch
+      step_fn = full_graph_step
+    return TrainingStage(
+        name=f"split{split}", init=lambda: self.initial_state(split), step=step_fn,
+        batches=batches, num_steps=r.num_steps, checkpoint_every=r.checkpoint_every,
+        static={"reduction": r.loss_reduction})
 
   def predict(self, state, split) -> np.ndarray:
     """Predicted ratings (original scale) of the split's test ratings, every one."""
     rows = np.flatnonzero(self.test_masks[split])
     if self.minibatch:
-      probs = edge_batch_probs(state, self.graph, self.users, self.items,
-                               jnp.asarray(rows, jnp.int32), block=self.batch_size(split))
+      probs = compiled(edge_batch_probs, block=self.batch_size(split))(
+          state, self.graph, self.users, self.items, jnp.asarray(rows, jnp.int32))
     else:
-      probs = full_graph_probs(state, self.graph, jnp.asarray(self.edge_ids[rows]))
+      probs = compiled(full_graph_probs)(state, self.graph, jnp.asarray(self.edge_ids[rows]))
     return from_unit(np.asarray(probs, np.float64), self.data.rating_range)
 
   def split_metrics(self, state, split) -> dict[str, float]:
@@ -322,38 +295,25 @@ class Problem:
             "num_test_ratings": int(test.sum())}
 
 
-def train_and_evaluate(config, workdir: str, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  problem = Problem(config)
-  provenance.claim_stages(config, workdir, STAGES, {"splits": data_files(config)})
-  save_config(config, workdir)
-  writer = MetricWriter(workdir)
-  states = []
-  try:
-    for split in range(config.data.num_splits):
-      states.append(problem.train(split, workdir, writer, hooks))
-  finally:
-    writer.close()
-  return write_results(problem, workdir, states)
+def train(run: Run, problem: Problem) -> list[TrainState]:
+  """The splits one after another, each its own resumable stage."""
+  with run.timed("train"):
+    return [run.train(problem.stage(split)) for split in range(run.config.data.num_splits)]
 
 
-def write_results(problem: Problem, workdir: str, states) -> dict[str, Any]:
+def results(run: Run, problem: Problem, states) -> dict[str, Any]:
+  """RR-Net's and the training mean's test MAE and RMSE: mean, std and per split."""
   per_split = [problem.split_metrics(state, split) for split, state in enumerate(states)]
-  results = {"config": problem.config.name, "seed": problem.config.seed,
-             "training": "edge_minibatch" if problem.minibatch else "full_graph",
-             "num_test_ratings": sum(m["num_test_ratings"] for m in per_split)}
+  out = {"training": "edge_minibatch" if problem.minibatch else "full_graph",
+         "num_test_ratings": sum(m["num_test_ratings"] for m in per_split)}
   for key in ("rrnet/test_mae", "rrnet/test_rmse", "mean/test_mae", "mean/test_rmse"):
     values = np.array([m[key] for m in per_split])
-    results[key] = float(values.mean())
-    results[f"{key}_std"] = float(values.std())
+    out[key] = float(values.mean())
+    out[f"{key}_std"] = float(values.std())
     for split, value in enumerate(values):
-      results[f"{key}_split{split}"] = float(value)
-  write_json_atomic(os.path.join(workdir, "results.json"), results)
-  plot_training_curves(workdir)
-  return results
+      out[f"{key}_split{split}"] = float(value)
+  return out
 
 
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  problem = Problem(config)
-  states = [restore_for_eval(problem.checkpointer(workdir, split), problem.initial_state(split),
-                             step, workdir) for split in range(config.data.num_splits)]
-  return write_results(problem, workdir, states)
+TASK = Task(name="rrnet_ratings", prepare=Problem, train=train, results=results, stages=STAGES,
+            inputs=lambda config: {"splits": data_files(config)})

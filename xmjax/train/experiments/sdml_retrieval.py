@@ -11,13 +11,11 @@ Workdir layout:
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
-import time
 import zlib
-from typing import Any, Sequence
+from typing import Any
 
 import flax
 import jax
@@ -26,17 +24,17 @@ import ml_collections
 import numpy as np
 import optax
 
-from xmjax.configs import schemas
 from xmjax import metrics
+from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
-from xmjax.train import parallel
-from xmjax.train import provenance
+from xmjax.train import parallel, provenance
+from xmjax.train.batching import epoch_batch_rows
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
-from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, write_json_atomic
-from xmjax.train.state import TrainState, check_known_fields, compute_dtype, save_config
+from xmjax.train.loop import write_json_atomic
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import TrainState, compute_dtype
 
 log = logging.getLogger("xmjax")
 
@@ -66,13 +64,7 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def check_config(config) -> None:
-  check_known_fields(config, default_config())
-  compute_dtype(config.dtype)
-  for field in ("batch_size", "num_epochs", "checkpoint_every"):
-    if config.train[field] < 1:
-      raise InputError(f"config.train.{field}: must be >= 1, got {config.train[field]}")
-  if not 0 <= config.model.balance <= 1:
-    raise InputError(f"config.model.balance: must be in [0, 1], got {config.model.balance}")
+  """What the field ranges (xmjax.configs.ranges) cannot say."""
   learning_rates(config, ())
 
 
@@ -166,8 +158,10 @@ def _modality_seed(name: str) -> int:
   return zlib.crc32(name.encode()) % (2 ** 31)
 
 
-def train_modalities(config, data, modalities, projection, checkpoint_dir, writer, prefix,
-                     hooks) -> JointState:
+def sdml_stage(config, data, modalities, projection, name: str,
+               checkpoint_dir: str) -> TrainingStage:
+  """The networks of `modalities` trained together in one jitted step (each
+  on seeded per-epoch batches of its own rows), data parallel over config.mesh."""
   t = config.train
   dims = {m: data.dim(m) for m in modalities}
   sizes = {m: len(data.labels("train", m)) for m in modalities}
@@ -177,10 +171,8 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
                        f"training rows of {m}")
   steps_per_epoch = max(sizes.values()) // t.batch_size
   num_steps = t.num_epochs * steps_per_epoch
-  eval_every = t.eval_every or steps_per_epoch
   networks = make_networks(config, dims)
   mesh = parallel.make_mesh(config, t.batch_size)
-  joint = parallel.replicate(init_joint_state(config, networks, projection, num_steps), mesh)
   train_arrays = parallel.replicate(
       {m: (jnp.asarray(data.features("train", m)), jnp.asarray(data.labels("train", m)))
        for m in modalities}, mesh)
@@ -188,22 +180,18 @@ def train_modalities(config, data, modalities, projection, checkpoint_dir, write
       {m: (jnp.asarray(data.features("valid", m)), jnp.asarray(data.labels("valid", m)))
        for m in modalities}, mesh)
 
-  def batch_fn(step):
-    batches = {}
-    for m in modalities:
-      per_epoch = sizes[m] // t.batch_size
-      epoch, offset = divmod(step, per_epoch)
-      order = np.random.default_rng([config.seed, _modality_seed(m), epoch]).permutation(sizes[m])
-      rows = order[offset * t.batch_size:(offset + 1) * t.batch_size]
-      batches[m] = (*train_arrays[m], parallel.shard_rows(rows, mesh))
-    return batches, valid
+  def batches(step):
+    rows = {m: epoch_batch_rows((config.seed, _modality_seed(m)), sizes[m], t.batch_size, step)
+            for m in modalities}
+    return {m: (*train_arrays[m], parallel.shard_rows(rows[m], mesh)) for m in modalities}, valid
 
-  step_fn = jax.jit(functools.partial(sdml_train_step, balance=config.model.balance,
-                                      eval_every=eval_every), donate_argnums=0)
-  return run_training(state=joint, train_step=step_fn, batch_fn=batch_fn, num_steps=num_steps,
-                      checkpointer=Checkpointer(checkpoint_dir), writer=writer, prefix=prefix,
-                      log_every=config.log_every, checkpoint_every=t.checkpoint_every,
-                      hooks=hooks)
+  return TrainingStage(
+      name=name, checkpoint_dir=checkpoint_dir,
+      init=lambda: parallel.replicate(init_joint_state(config, networks, projection, num_steps),
+                                      mesh),
+      step=sdml_train_step, batches=batches, num_steps=num_steps,
+      checkpoint_every=t.checkpoint_every,
+      static={"balance": config.model.balance, "eval_every": t.eval_every or steps_per_epoch})
 
 
 def restore_joint(config, data_dims, projection, checkpoint_dir, step=None) -> JointState:
@@ -251,43 +239,14 @@ def _best_params(config, workdir, registry, projection, fresh: dict) -> dict:
   return best
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
-  if config.add_modality:
-    return add_modality(config, workdir, hooks)
-  data = prepare(config)
-  root, p_path, registry_path = _paths(workdir)
-  projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
-  provenance.claim_stages(config, workdir, [BASE_STAGE], {"sdml": common.data_files(config)})
-  os.makedirs(root, exist_ok=True)
-  save_config(config, workdir)
-  if not os.path.exists(p_path) and parallel.is_primary():
-    np.save(p_path, projection)
-  writer = MetricWriter(workdir)
-  start = time.time()
-  try:
-    joint = train_modalities(config, data, data.modalities, projection,
-                             os.path.join(root, "checkpoints"), writer, "sdml", hooks)
-  finally:
-    writer.close()
-  timing = {"train_seconds": time.time() - start}
-  # Modalities added to this workdir earlier stay registered and evaluated.
-  registry = _load_registry(registry_path)
-  registry.update({m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)}
-                   for m in data.modalities})
-  write_json_atomic(registry_path, registry)
-  if set(registry) != set(data.modalities):
-    data = _data_for(config, list(registry))
-  best = _best_params(config, workdir, registry, projection,
-                      dict(joint.best_params))
-  return evaluate(config, workdir, data, best, timing)
-
-
-def add_modality(config, workdir, hooks) -> dict[str, Any]:
-  """Trains config.add_modality alone against the saved P; the other
-  modalities' checkpoints are only read."""
+def check_workdir(config, workdir: str, data):
+  """An added modality needs a trained run in `workdir` that lacks it, with
+  the same feature widths and class count; returns the data of every
+  modality then registered (checked before anything is written)."""
+  if not config.add_modality:
+    return data
   name = config.add_modality
-  root, p_path, registry_path = _paths(workdir)
+  _, p_path, registry_path = _paths(workdir)
   registry = _load_registry(registry_path)
   if not registry or not os.path.exists(p_path):
     raise InputError(f"config.add_modality: {workdir} holds no trained SDML run "
@@ -295,7 +254,6 @@ def add_modality(config, workdir, hooks) -> dict[str, Any]:
   if name in registry:
     raise InputError(f"config.add_modality: {name!r} is already trained in {workdir} "
                      f"(modalities: {sorted(registry)})")
-  check_config(config)
   data = _data_for(config, list(registry) + [name])
   for m, entry in registry.items():
     if data.dim(m) != entry["dim"]:
@@ -304,48 +262,83 @@ def add_modality(config, workdir, hooks) -> dict[str, Any]:
   projection = np.load(p_path, allow_pickle=False)
   if projection.shape[1] != data.num_classes:
     raise InputError(f"{p_path}: P has {projection.shape[1]} columns for {data.num_classes} classes")
-  writer = MetricWriter(workdir)
-  start = time.time()
-  try:
-    joint = train_modalities(config, data, (name,), projection,
-                             os.path.join(root, "added", name, "checkpoints"), writer,
-                             f"sdml_add_{name}", hooks)
-  finally:
-    writer.close()
-  best = _best_params(config, workdir, registry, projection, {name: joint.best_params[name]})
-  registry[name] = {"checkpoint": f"sdml/added/{name}/checkpoints", "dim": data.dim(name)}
+  return data
+
+
+def stages(config) -> tuple[provenance.Stage, ...]:
+  """The joint stage; an added modality is a stage of its own ("added/<name>")."""
+  if config.add_modality:
+    return (BASE_STAGE, provenance.Stage(f"added/{config.add_modality}", exclude=("eval.",)))
+  return (BASE_STAGE,)
+
+
+def train(run: Run, data):
+  """Trains the base modalities jointly, or config.add_modality alone against
+  the saved P (the other checkpoints are only read), or, in an evaluation,
+  restores them; returns (data of every registered modality, their best
+  parameters)."""
+  config = run.config
+  root, p_path, registry_path = _paths(run.workdir)
+  registry = _load_registry(registry_path)
+  if run.evaluating:
+    if not os.path.exists(p_path):
+      raise InputError(f"{run.workdir}: no SDML run here ({p_path} not found)")
+    registry = registry or {m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)}
+                            for m in data.modalities}
+    projection = np.load(p_path, allow_pickle=False)
+    base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
+    joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
+                          run.restore_step)
+    return _data_for(config, list(registry)), _best_params(
+        config, run.workdir, registry, projection, {m: joint.best_params[m] for m in base})
+  if config.add_modality:
+    name = config.add_modality
+    projection = np.load(p_path, allow_pickle=False)
+    checkpoints = f"sdml/added/{name}/checkpoints"
+    with run.timed("train"):
+      joint = run.train(sdml_stage(config, data, (name,), projection, f"sdml_add_{name}",
+                                   checkpoints))
+    best = _best_params(config, run.workdir, registry, projection,
+                        {name: joint.best_params[name]})
+    registry[name] = {"checkpoint": checkpoints, "dim": data.dim(name)}
+    write_json_atomic(registry_path, registry)
+    return data, best
+  projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
+  os.makedirs(root, exist_ok=True)
+  if not os.path.exists(p_path) and parallel.is_primary():
+    np.save(p_path, projection)
+  with run.timed("train"):
+    joint = run.train(sdml_stage(config, data, data.modalities, projection, "sdml",
+                                 "sdml/checkpoints"))
+  # Modalities added to this workdir earlier stay registered and evaluated.
+  registry.update({m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)}
+                   for m in data.modalities})
   write_json_atomic(registry_path, registry)
-  return evaluate(config, workdir, data, best, {"train_seconds": time.time() - start})
+  if set(registry) != set(data.modalities):
+    data = _data_for(config, list(registry))
+  return data, _best_params(config, run.workdir, registry, projection, dict(joint.best_params))
 
 
-def evaluate(config, workdir, data, best_params: dict, timing: dict) -> dict[str, Any]:
+def results(run: Run, data, trained) -> dict[str, Any]:
   """Cosine retrieval between encoder outputs of every ordered modality pair."""
+  data, best_params = trained
   modalities = tuple(best_params)
-  networks = make_networks(config, {m: data.dim(m) for m in modalities})
+  networks = make_networks(run.config, {m: data.dim(m) for m in modalities})
   codes = {}
   for m in modalities:
-    encode = jax.jit(lambda p, x, net=networks[m]: net.apply({"params": p}, x, method=DSAE.encode))
-    codes[m] = np.asarray(encode(best_params[m], jnp.asarray(data.features("test", m))))
+    codes[m] = np.asarray(compiled(encode, network=networks[m])(
+        best_params[m], jnp.asarray(data.features("test", m))))
 
   def similarity(q, t):
     return metrics.cosine_similarity(codes[q], codes[t])
 
-  return common.report(config, workdir, "sdml", similarity, data, modalities, timing)
+  return common.report(run, "sdml", similarity, data, modalities)
 
 
-def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict[str, Any]:
-  """Re-evaluates every modality's best parameters (as of the latest base
-  checkpoint, or of `step`) of a finished or interrupted run; no training."""
-  root, p_path, registry_path = _paths(workdir)
-  data = prepare(config)
-  registry = _load_registry(registry_path) or {
-      m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)} for m in data.modalities}
-  if not os.path.exists(p_path):
-    raise InputError(f"{workdir}: no SDML run here ({p_path} not found)")
-  projection = np.load(p_path, allow_pickle=False)
-  data = _data_for(config, list(registry))
-  base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
-  joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"), step)
-  best = _best_params(config, workdir, registry, projection,
-                      {m: joint.best_params[m] for m in base})
-  return evaluate(config, workdir, data, best, {})
+def encode(params, x, *, network: DSAE):
+  return network.apply({"params": params}, x, method=DSAE.encode)
+
+
+TASK = Task(name="sdml_retrieval", prepare=prepare, train=train, results=results, stages=stages,
+            inputs=lambda config: {"sdml": common.data_files(config)},
+            check_workdir=check_workdir)

@@ -1,0 +1,151 @@
+"""The runner, seen from a task of one's own (toy_task.py, README "Adding a
+model"): what every task gets without writing it, and the runner's helpers."""
+
+import json
+import os
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+import toy_task
+from conftest import set_fields
+from xmjax.errors import InputError
+from xmjax.train import provenance, runner
+from xmjax.train.batching import epoch_batch_rows
+
+
+class Crash(Exception):
+  pass
+
+
+@pytest.fixture
+def toy(monkeypatch):
+  monkeypatch.setitem(runner.TASKS, "toy_regression", "toy_task")
+  return toy_task.schema
+
+
+def read(path):
+  with open(path) as f:
+    return json.load(f)
+
+
+def test_a_task_of_its_own_gets_every_run_file(toy, tmp_path):
+  results = runner.train_and_evaluate(toy(), str(tmp_path))
+  assert results["config"] == "toy_regression" and results["seed"] == 0
+  # It learns: within 10% of the closed-form least-squares fit on test rows.
+  assert results["toy/test_mse"] < 1.1 * results["least_squares/test_mse"]
+  assert read(tmp_path / "results.json") == results
+  assert read(tmp_path / "config.json")["train"]["num_steps"] == 60
+  assert "toy" in read(tmp_path / "stages.json")
+  assert set(read(tmp_path / "timing.json")) == {"data_seconds"}
+  assert sorted(os.listdir(tmp_path / "toy" / "checkpoints")) == ["40", "60"]  # the last two
+  with open(tmp_path / "metrics.jsonl") as f:
+    logged = [json.loads(line) for line in f]
+  assert [r["step"] for r in logged if "toy/train_loss" in r] == [50, 60]
+  assert (tmp_path / "plots" / "training_curves.png").exists()
+
+
+def test_a_killed_run_resumes_to_the_same_numbers(toy, tmp_path):
+  reference = runner.train_and_evaluate(toy(), str(tmp_path / "whole"))
+
+  def crash(stage, step, state):
+    if step == 30:
+      raise Crash
+  with pytest.raises(Crash):
+    runner.train_and_evaluate(toy(), str(tmp_path / "cut"), hooks=[crash])
+  steps = []
+  resumed = runner.train_and_evaluate(toy(), str(tmp_path / "cut"),
+                                      hooks=[lambda stage, step, state: steps.append(step)])
+  assert steps[0] == 21        # from the step-20 checkpoint, not from scratch
+  assert resumed == reference  # batches are a function of the step: bitwise the same
+
+
+def test_evaluate_workdir_restores_instead_of_training(toy, tmp_path):
+  results = runner.train_and_evaluate(toy(), str(tmp_path))
+  timing = read(tmp_path / "timing.json")
+  assert runner.evaluate_workdir(toy(), str(tmp_path)) == results
+  earlier = runner.evaluate_workdir(toy(), str(tmp_path), step=40)
+  assert earlier["toy/test_mse"] != results["toy/test_mse"]
+  assert read(tmp_path / "timing.json") == timing   # an evaluation keeps the training times
+  with pytest.raises(InputError, match=r"--step: no checkpoint at step 25"):
+    runner.evaluate_workdir(toy(), str(tmp_path), step=25)
+  with pytest.raises(InputError, match=r"no checkpoint in"):
+    runner.evaluate_workdir(toy(), str(tmp_path / "empty"))
+
+
+def test_a_finished_stage_is_reused_only_for_its_config(toy, tmp_path):
+  results = runner.train_and_evaluate(toy(), str(tmp_path))
+  other = set_fields(toy(), **{"train.learning_rate": 0.05})
+  with pytest.raises(provenance.StageMismatch, match=r"stage 'toy'.*train\.learning_rate "
+                     r"\(0\.1 -> 0\.05\).*fresh --workdir"):
+    runner.train_and_evaluate(other, str(tmp_path))
+  assert read(tmp_path / "results.json") == results
+  assert read(tmp_path / "config.json")["train"]["learning_rate"] == 0.1
+  # Fields that never change a result may differ on resume.
+  assert runner.train_and_evaluate(set_fields(toy(), log_every=7), str(tmp_path)) == results
+
+
+def test_bad_input_fails_before_the_workdir_is_touched(toy, tmp_path):
+  with pytest.raises(InputError, match=r"config\.train\.batch_size: 200 is larger"):
+    runner.train_and_evaluate(set_fields(toy(), **{"train.batch_size": 200}), str(tmp_path))
+  unlocked = ml_collections.ConfigDict(toy().to_dict())
+  unlocked.train.num_step = 3
+  with pytest.raises(InputError, match=r"config\.train\.num_step: unknown config field"):
+    runner.train_and_evaluate(unlocked, str(tmp_path))
+  assert os.listdir(tmp_path) == []
+  with pytest.raises(InputError, match=r"config\.experiment: unknown experiment 'nope'"):
+    runner.get_task("nope")
+
+
+def test_compiled_jits_once_per_function_and_static_arguments():
+  traces = []
+
+  def scaled(x, *, factor):
+    traces.append(factor)
+    return x * factor
+
+  x = jnp.ones(3)
+  np.testing.assert_array_equal(runner.compiled(scaled, factor=2.0)(x), 2 * np.ones(3))
+  runner.compiled(scaled, factor=2.0)(x)   # a new partial, the same compiled function
+  runner.compiled(scaled, factor=3.0)(x)   # another static value: one more trace
+  assert traces == [2.0, 3.0]
+
+
+def test_epoch_batches_are_seeded_permutations_and_a_function_of_the_step():
+  rows = np.arange(10, 33)           # 23 row ids, batches of 5: 4 per epoch, 3 rows dropped
+  epoch0 = [epoch_batch_rows((0, 1), rows, 5, s) for s in range(4)]
+  seen = np.concatenate(epoch0)
+  assert len(set(seen)) == 20 and set(seen) <= set(rows)
+  np.testing.assert_array_equal(epoch_batch_rows((0, 1), rows, 5, 2), epoch0[2])
+  assert not np.array_equal(epoch_batch_rows((0, 1), rows, 5, 4), epoch0[0])  # epoch 1 reshuffles
+  assert not np.array_equal(epoch_batch_rows((0, 2), rows, 5, 0), epoch0[0])  # another stream
+  np.testing.assert_array_equal(epoch_batch_rows((0, 1), 23, 5, 1) + 10, epoch0[1])
+
+
+def test_seeds_give_mean_std_and_paired_comparisons(toy, tmp_path):
+  from scipy import stats
+  from xmjax.train.sweep import run_seeds
+  seeds = [0, 1, 2, 3, 4]
+  summary = run_seeds(toy(), str(tmp_path), seeds, seed_fields=("seed", "data.split_seed"),
+                      metric="toy/test_mse")
+  runs = [read(tmp_path / f"seed={s}" / "results.json") for s in seeds]
+  assert [r["seed"] for r in runs] == seeds
+  assert [read(tmp_path / f"seed={s}" / "config.json")["data"]["split_seed"]
+          for s in seeds] == seeds
+  model = [r["toy/test_mse"] for r in runs]
+  closed_form = [r["least_squares/test_mse"] for r in runs]
+  s = summary["results"]["toy/test_mse"]
+  assert s["values"] == model
+  assert s["mean"] == pytest.approx(np.mean(model))
+  assert s["std"] == pytest.approx(np.std(model, ddof=1))
+  paired = summary["paired"]["least_squares/test_mse"]
+  np.testing.assert_allclose(paired["differences"], np.subtract(model, closed_form))
+  assert paired["paired_t_p"] == pytest.approx(stats.ttest_rel(model, closed_form).pvalue)
+  assert paired["above"] + paired["below"] == 5
+  assert read(tmp_path / "seeds.json") == summary
+  table = (tmp_path / "seeds.md").read_text()
+  assert "varying config.seed, config.data.split_seed" in table and "least_squares/test_mse" in table
+  with pytest.raises(InputError, match=r"--seeds: need at least two different seeds"):
+    run_seeds(toy(), str(tmp_path / "one"), [3, 3])

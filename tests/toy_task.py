@@ -1,0 +1,73 @@
+"""The smallest complete task, written the way README's "Adding a model"
+says: a schema, prepare, one training stage, results. Its tests
+(test_runner.py) show what the runner then gives every task for free."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from xmjax.configs import schemas
+from xmjax.errors import InputError
+from xmjax.train import provenance
+from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.state import create_train_state
+
+
+def schema() -> ml_collections.ConfigDict:
+  config = schemas.run_header("toy_regression", "toy_regression")
+  config.data = ml_collections.ConfigDict(dict(num_rows=256, dim=8, noise=0.1, split_seed=0))
+  config.train = ml_collections.ConfigDict(dict(
+      num_steps=60, batch_size=32, learning_rate=0.1, checkpoint_every=20))
+  config.lock()
+  return config
+
+
+def prepare(config):
+  if config.train.batch_size > config.data.num_rows // 2:
+    raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
+                     f"{config.data.num_rows // 2} training rows")
+  rng = np.random.default_rng(config.data.split_seed)
+  x = rng.normal(size=(config.data.num_rows, config.data.dim)).astype(np.float32)
+  y = x @ rng.normal(size=config.data.dim).astype(np.float32) + config.data.noise * rng.normal(
+      size=config.data.num_rows).astype(np.float32)
+  half = config.data.num_rows // 2
+  return {"train": (x[:half], y[:half]), "test": (x[half:], y[half:])}
+
+
+def mse(state, params, x, y):
+  return jnp.mean((state.apply_fn({"params": params}, x)[:, 0] - y) ** 2)
+
+
+def train_step(state, x, y, rows):
+  loss, grads = jax.value_and_grad(lambda p: mse(state, p, x[rows], y[rows]))(state.params)
+  return state.apply_gradients(grads=grads), {"loss": loss}
+
+
+def train(run: Run, data):
+  config, (x, y) = run.config, data["train"]
+  model = nn.Dense(1)
+
+  def init():
+    params = model.init(jax.random.key(config.seed), x[:1])["params"]
+    return create_train_state(model.apply, params, optax.sgd(config.train.learning_rate))
+
+  return run.train(TrainingStage(
+      name="toy", init=init, step=train_step, num_steps=config.train.num_steps,
+      batches=lambda step: (x, y, epoch_batch_rows((config.seed, 1), len(y),
+                                                   config.train.batch_size, step)),
+      checkpoint_every=config.train.checkpoint_every))
+
+
+def results(run: Run, data, state):
+  (x, y), (xt, yt) = data["train"], data["test"]
+  w, *_ = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)
+  return {"toy/test_mse": float(compiled(mse)(state, state.params, xt, yt)),
+          "least_squares/test_mse": float(np.mean((np.c_[xt, np.ones(len(xt))] @ w - yt) ** 2))}
+
+
+TASK = Task(name="toy_regression", schema=schema, prepare=prepare, train=train, results=results,
+            stages=(provenance.Stage("toy"),))

@@ -1,0 +1,150 @@
+"""Every range and choice a config field must satisfy, in one place.
+
+A rule per field, per task, checked by the runner right after the schema
+(unknown fields) and before any data is loaded, so a bad value fails with
+`config.<field>: ...` before anything is read or written. Like the schemas,
+this module is data and imports no JAX: the choices that mirror a code
+registry (optimizers, schedules, aggregations, CNN baselines, fusions) are
+spelled out here, and a test keeps each equal to its registry.
+
+Checks that need the data (k1 below the number of nodes in a graph, a batch
+no larger than the training rows, widths that must line up) stay in each
+task's `prepare`, next to the data they read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+__all__ = ["AGGREGATIONS", "BASELINE_ARCHS", "DTYPES", "FUSIONS", "OPTIMIZERS", "RULES",
+           "SCHEDULES", "Rule", "at_least", "check", "greater_than", "inside", "one_of"]
+
+# Mirrors of code registries (tests/test_structure.py keeps them equal).
+OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim.OPTIMIZERS
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")  # xmjax.train.optim.SCHEDULES
+AGGREGATIONS = ("mean", "sum", "max")                        # xmjax.nn.aggregation.REDUCTIONS
+# xmjax.models.cnn.BASELINES:
+BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2")
+FUSIONS = ("concat", "add", "sub", "mul")                    # xmjax.nn.relation.FUSIONS
+DTYPES = ("bfloat16", "float32")                             # xmjax.train.state.DTYPES
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+  """`ok(value)` must hold; otherwise the error says `config.<field>: <problem>`."""
+  ok: Callable[[Any], bool]
+  problem: Callable[[Any], str]
+
+
+def at_least(low) -> Rule:
+  return Rule(lambda v: v >= low, lambda v: f"must be >= {low}, got {v}")
+
+
+def greater_than(low) -> Rule:
+  return Rule(lambda v: v > low, lambda v: f"must be > {low}, got {v}")
+
+
+def inside(low, high, *, closed: bool = False) -> Rule:
+  """low < v < high (low <= v <= high if closed)."""
+  if closed:
+    return Rule(lambda v: low <= v <= high, lambda v: f"must be in [{low}, {high}], got {v}")
+  return Rule(lambda v: low < v < high, lambda v: f"must be in ({low}, {high}), got {v}")
+
+
+def one_of(*choices, kind: str = "") -> Rule:
+  label = f"{kind} " if kind else ""
+  return Rule(lambda v: v in choices,
+              lambda v: f"unknown {label}{v!r}; choose one of {choices}")
+
+
+def _positive(*fields: str) -> dict[str, Rule]:
+  return {field: at_least(1) for field in fields}
+
+
+def _header() -> dict[str, Rule]:
+  return {"dtype": one_of(*DTYPES, kind="dtype"), "log_every": at_least(1)}
+
+
+def _optimizer(prefix: str) -> dict[str, Rule]:
+  return {f"{prefix}.name": one_of(*OPTIMIZERS, kind="optimizer"),
+          f"{prefix}.schedule": one_of(*SCHEDULES, kind="schedule"),
+          f"{prefix}.learning_rate": greater_than(0)}
+
+
+def _rrnet_model() -> dict[str, Rule]:
+  return {"rrnet.aggregation": one_of(*AGGREGATIONS),
+          "rrnet.loss_reduction": one_of("mean", "sum"),
+          **_optimizer("rrnet.optimizer"),
+          **_positive("rrnet.num_steps", "rrnet.checkpoint_every", "rrnet.latent",
+                      "rrnet.hidden")}
+
+
+def _rrnet_on_instances() -> dict[str, Rule]:
+  """RR-Net over instance and label nodes (classification, folds)."""
+  return {**_rrnet_model(), "rrnet.label_features": one_of("onehot", "random", "text", "file"),
+          **_positive("rrnet.pad_multiple")}
+
+
+def _retrieval_train() -> dict[str, Rule]:
+  return _positive("train.batch_size", "train.num_epochs", "train.checkpoint_every")
+
+
+RULES: dict[str, dict[str, Rule]] = {
+    "rrnet_classification": {
+        **_header(), **_rrnet_on_instances(),
+        "baseline.arch": one_of(*BASELINE_ARCHS, kind="architecture"),
+        "baseline.width": greater_than(0),
+        **_optimizer("baseline.optimizer"),
+        **_positive("baseline.num_epochs", "baseline.batch_size", "baseline.eval_batch_size",
+                    "baseline.checkpoint_every"),
+    },
+    "rrnet_folds": {**_header(), **_rrnet_on_instances()},
+    "rrnet_ratings": {
+        **_header(), **_rrnet_model(),
+        "data.name": one_of("filmtrust", "ciao", "synthetic", kind="data set"),
+        "data.test_fraction": inside(0, 1),
+        "rrnet.inter": one_of("all_items", "rated"),
+        **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget",
+                    "rrnet.edge_batch_size"),
+    },
+    "drsl_retrieval": {
+        **_header(), **_retrieval_train(),
+        "model.fusion": one_of(*FUSIONS),
+        **_optimizer("train.optimizer"),
+    },
+    "sdml_retrieval": {
+        **_header(), **_retrieval_train(),
+        "model.balance": inside(0, 1, closed=True),
+        "train.learning_rate": greater_than(0),
+    },
+    "racg_retrieval": {
+        **_header(), **_optimizer("train.optimizer"),
+        "data.name": one_of("scenes", "scan", kind="data set"),
+        "data.parser": one_of("none", "spacy"),
+        **_retrieval_train(),
+        **_positive("model.image_block", "model.eval_image_block", "model.eval_caption_block",
+                    "data.max_length"),
+    },
+}
+
+
+def _value(config, field: str):
+  node = config
+  for part in field.split("."):
+    node = node[part]
+  return node
+
+
+def check(config, experiment: str) -> None:
+  """Raises InputError naming the first field of `config` outside its range
+  (tasks without rules here pass)."""
+  for field, rule in RULES.get(experiment, {}).items():
+    value = _value(config, field)
+    try:
+      ok = rule.ok(value)
+    except TypeError:
+      ok = False
+    if not ok:
+      from xmjax.errors import InputError
+      raise InputError(f"config.{field}: {rule.problem(value)}")

@@ -1,0 +1,31 @@
+"""Seeded per-epoch batches: which rows a training step sees, as a pure
+function of (stream, step), so a resumed run sees exactly the batches an
+uninterrupted one would."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["epoch_batch_rows", "steps_per_epoch"]
+
+
+def steps_per_epoch(num_rows: int, batch_size: int) -> int:
+  """Full batches per epoch (an epoch's last partial batch is dropped)."""
+  return num_rows // batch_size
+
+
+def epoch_batch_rows(stream: Sequence[int], rows: int | np.ndarray, batch_size: int,
+                     step: int) -> np.ndarray:
+  """The rows of training step `step`: each epoch is a fresh permutation of
+  `rows` (an int n for 0..n-1, or an array of row ids) drawn from
+  `np.random.default_rng([*stream, epoch])` alone, cut into full batches.
+
+  `stream` names the sequence, e.g. (seed, 1) for one data set and
+  (seed, 2) for another, so two streams never share an order.
+  """
+  n = int(rows) if np.ndim(rows) == 0 else len(rows)
+  epoch, offset = divmod(step, steps_per_epoch(n, batch_size))
+  order = np.random.default_rng([*stream, epoch]).permutation(rows)
+  return order[offset * batch_size:(offset + 1) * batch_size]

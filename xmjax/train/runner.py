@@ -1,0 +1,266 @@
+"""One runner for every experiment: a task says what to train, the runner does the rest.
+
+A task (`Task`) is an experiment reduced to what is its own:
+
+- `prepare(config) -> data`: validates the config and loads the data; it
+  touches no file, so a bad input fails before anything is written;
+- `stages(config)`: the provenance of its cached stages (`provenance.Stage`,
+  which config fields each depends on) and `inputs(config)`, the files they read;
+- `train(run, data) -> trained`: trains its stages through `run.train`
+  (a `TrainingStage`: a name, how its state starts, a plain step function,
+  the batches as a function of the step, the number of steps, optional
+  validation) and `run.cached` (a stage product kept as `.npz`);
+- `results(run, data, trained) -> dict`: the numbers of results.json.
+
+The runner owns the rest, once for every task: checking the config against
+the task's locked schema and field ranges (`xmjax.configs.ranges`),
+claiming the stages (a finished stage is reused only for the config that
+made it), saving config.json, the metric writer,
+timing.json, jitting the steps (donation, static arguments), checkpoints and
+resume, results.json, the training-curve plots, and re-evaluating a workdir
+without training (`evaluate_workdir`, `launch/eval.py`: the same `train`
+then restores every stage instead of stepping it). Sweeps and seeds
+(`xmjax.train.sweep`) call `train_and_evaluate` once per point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import importlib
+import os
+import time
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from xmjax.configs import ranges, schemas
+from xmjax.errors import InputError
+from xmjax.train import provenance
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
+from xmjax.train.logging import MetricWriter
+from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
+from xmjax.train.plots import plot_training_curves
+from xmjax.train.state import check_known_fields, save_config
+
+__all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "evaluate_workdir", "get_task",
+           "train_and_evaluate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingStage:
+  """One trained stage of a task, as `Run.train` needs it.
+
+  name: the metric prefix ("baseline", "rrnet", "split0"); checkpoints go to
+    `workdir/<checkpoint_dir or name/checkpoints>`.
+  init: () -> a fresh train state (also the template a checkpoint restores into).
+  step: a plain function (state, *batch, **static) -> (state, metrics); the
+    runner jits it once per (function, static argument names), donating the state.
+  batches: step number -> the batch tuple; a pure function of the step, so a
+    resumed run sees the data an uninterrupted one would.
+  num_steps, checkpoint_every: the stage's length and checkpoint interval.
+  static: keyword arguments of `step` that are static under jit (loss options).
+  validate: optional state -> dict of scalars, logged as `<name>/valid_*`
+    every `validate_every` steps and at the end (monitoring only).
+  """
+  name: str
+  init: Callable[[], Any]
+  step: Callable[..., tuple[Any, Mapping[str, Any]]]
+  batches: Callable[[int], tuple]
+  num_steps: int
+  checkpoint_every: int
+  static: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  validate: Optional[Callable[[Any], Mapping[str, Any]]] = None
+  validate_every: int = 0
+  checkpoint_dir: str = ""
+
+
+def _no_inputs(config) -> dict[str, list[str]]:
+  return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """An experiment as the runner sees it (see the module docstring).
+
+  name: the value of `config.experiment`.
+  schema: () -> every field a config of the task may set (its locked
+    ConfigDict); default: `xmjax.configs.schemas.schema(name)`.
+  stages: the stages' provenance, a tuple or a function of the config (SDML
+    adds a stage per modality added later).
+  check_workdir: optional (config, workdir, data) -> data: what the config
+    asks of an existing workdir (SDML's add_modality needs a trained run),
+    checked before a training run writes anything; may return the data to
+    train on instead.
+  ensemble: optional (config, workdirs) -> results of several runs combined
+    (`launch/eval.py --ensemble_with`).
+  """
+  name: str
+  prepare: Callable[[ml_collections.ConfigDict], Any]
+  train: Callable[["Run", Any], Any]
+  results: Callable[["Run", Any, Any], dict[str, Any]]
+  stages: Sequence[provenance.Stage] | Callable[[Any], Sequence[provenance.Stage]]
+  inputs: Callable[[Any], Mapping[str, Sequence[str]]] = _no_inputs
+  schema: Optional[Callable[[], ml_collections.ConfigDict]] = None
+  check_workdir: Optional[Callable[[Any, str, Any], Any]] = None
+  ensemble: Optional[Callable[[Any, Sequence[str]], dict[str, Any]]] = None
+
+  def config_schema(self) -> ml_collections.ConfigDict:
+    return self.schema() if self.schema is not None else schemas.schema(self.name)
+
+  def stages_for(self, config) -> Sequence[provenance.Stage]:
+    return self.stages(config) if callable(self.stages) else self.stages
+
+
+# config.experiment -> the module whose TASK it is (imported on first use,
+# so loading a config or listing tasks imports no model code). A task of
+# your own is one more entry (any importable module defining TASK).
+TASKS = {
+    "rrnet_classification": "xmjax.train.experiments.rrnet_classification",
+    "drsl_retrieval": "xmjax.train.experiments.drsl_retrieval",
+    "sdml_retrieval": "xmjax.train.experiments.sdml_retrieval",
+    "rrnet_folds": "xmjax.train.experiments.rrnet_folds",
+    "rrnet_ratings": "xmjax.train.experiments.rrnet_ratings",
+    "racg_retrieval": "xmjax.train.experiments.racg_retrieval",
+}
+
+
+def get_task(name: str) -> Task:
+  if name not in TASKS:
+    raise InputError(f"config.experiment: unknown experiment {name!r}; "
+                     f"choose one of {sorted(TASKS)}")
+  task = importlib.import_module(TASKS[name]).TASK
+  assert task.name == name, (TASKS[name], task.name)
+  return task
+
+
+@functools.lru_cache(maxsize=None)
+def _jit(fn: Callable, static_argnames: tuple[str, ...], donate: bool) -> Callable:
+  return jax.jit(fn, static_argnames=static_argnames, donate_argnums=0 if donate else ())
+
+
+def compiled(fn: Callable, *, donate: bool = False, **static) -> Callable:
+  """`fn` jitted with `static` bound as static keyword arguments (and the
+  first argument donated if `donate`). One jitted function per (fn, static
+  names, donate): stages that share a step (RR-Net's splits, RACG's
+  variants) share its compile cache."""
+  return functools.partial(_jit(fn, tuple(sorted(static)), donate), **static)
+
+
+class Run:
+  """What a task's `train` and `results` see of the run in progress.
+
+  In an evaluation (`evaluating`), `train` restores each stage's checkpoint
+  (`restore_step`, or the latest) instead of training it, and `cached`
+  only reads.
+  """
+
+  def __init__(self, config, workdir: str, *, writer: MetricWriter | None = None,
+               hooks: Sequence[Hook] = (), evaluating: bool = False,
+               restore_step: int | None = None):
+    self.config = config
+    self.workdir = workdir
+    self.writer = writer
+    self.hooks = tuple(hooks)
+    self.evaluating = evaluating
+    self.restore_step = restore_step
+    self.timing: dict[str, float] = {}
+
+  def path(self, *parts: str) -> str:
+    return os.path.join(self.workdir, *parts)
+
+  @contextlib.contextmanager
+  def timed(self, name: str) -> Iterator[None]:
+    """Records the block's wall time as timing.json's `<name>_seconds`."""
+    start = time.time()
+    yield
+    self.timing[f"{name}_seconds"] = time.time() - start
+
+  def train(self, stage: TrainingStage) -> Any:
+    """Trains `stage` from its latest checkpoint to its last step (or, in an
+    evaluation, restores it) and returns the state."""
+    checkpointer = Checkpointer(self.path(stage.checkpoint_dir or
+                                          os.path.join(stage.name, "checkpoints")))
+    if self.evaluating:
+      return restore_for_eval(checkpointer, stage.init(), self.restore_step, self.workdir)
+    return run_training(
+        state=stage.init(), train_step=compiled(stage.step, donate=True, **stage.static),
+        batch_fn=stage.batches, num_steps=stage.num_steps, checkpointer=checkpointer,
+        writer=self.writer, prefix=stage.name, log_every=self.config.log_every,
+        checkpoint_every=stage.checkpoint_every, hooks=self.hooks, eval_fn=stage.validate,
+        eval_every=stage.validate_every)
+
+  def cached(self, relative_path: str, compute: Callable[[], Mapping[str, np.ndarray]]
+             ) -> dict[str, np.ndarray]:
+    """The arrays in `workdir/relative_path` (.npz) if a finished stage left
+    them there, else `compute()`'s, saved there first."""
+    path = self.path(relative_path)
+    if os.path.exists(path):
+      with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+    if self.evaluating:
+      raise InputError(f"{self.workdir}: the stage that writes {path} has not finished; "
+                       "nothing to evaluate yet")
+    arrays = dict(compute())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save_npz_atomic(path, **arrays)
+    return arrays
+
+
+def _prepare(task: Task, config) -> tuple[Any, float]:
+  check_known_fields(config, task.config_schema())
+  ranges.check(config, task.name)
+  start = time.time()
+  data = task.prepare(config)
+  return data, time.time() - start
+
+
+def _finish(task: Task, run: Run, data, trained) -> dict[str, Any]:
+  results = {"config": run.config.name, "seed": run.config.seed,
+             **task.results(run, data, trained)}
+  write_json_atomic(run.path("results.json"), results)
+  if not run.evaluating:
+    write_json_atomic(run.path("timing.json"), run.timing)
+  plot_training_curves(run.workdir)
+  return results
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       hooks: Sequence[Hook] = ()) -> dict[str, Any]:
+  """Runs config.experiment in `workdir` (resuming what is there); writes
+  config.json, stages.json, metrics, checkpoints, timing.json, plots and
+  results.json, and returns results.json's content."""
+  task = get_task(config.experiment)
+  data, data_seconds = _prepare(task, config)
+  if task.check_workdir is not None:
+    data = task.check_workdir(config, workdir, data)
+  provenance.claim_stages(config, workdir, task.stages_for(config), task.inputs(config))
+  os.makedirs(workdir, exist_ok=True)
+  save_config(config, workdir)
+  run = Run(config, workdir, writer=MetricWriter(workdir), hooks=hooks)
+  run.timing["data_seconds"] = data_seconds
+  try:
+    trained = task.train(run, data)
+  finally:
+    run.writer.close()
+  return _finish(task, run, data, trained)
+
+
+def evaluate_workdir(config: ml_collections.ConfigDict, workdir: str,
+                     step: int | None = None) -> dict[str, Any]:
+  """Re-evaluates a finished or interrupted run from its checkpoints (the
+  latest, or those at `step`); rewrites results.json and the plots."""
+  task = get_task(config.experiment)
+  data, _ = _prepare(task, config)
+  run = Run(config, workdir, evaluating=True, restore_step=step)
+  return _finish(task, run, data, task.train(run, data))
+
+
+def ensemble_results(config: ml_collections.ConfigDict, workdirs: Sequence[str]) -> dict[str, Any]:
+  task = get_task(config.experiment)
+  if task.ensemble is None:
+    raise InputError(f"--ensemble_with: experiment {config.experiment!r} has no ensembles")
+  return task.ensemble(config, workdirs)
