@@ -46,7 +46,7 @@ from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_ato
 from xmjax.train.plots import plot_training_curves
 from xmjax.train.state import check_known_fields, save_config
 
-__all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "evaluate_workdir", "get_task",
+__all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
            "train_and_evaluate"]
 
 

@@ -60,6 +60,22 @@ def parse_values(config, field: str, values: str) -> list[Any]:
   return out
 
 
+def with_fields(config: ml_collections.ConfigDict, fields: Sequence[str], value: Any):
+  """A copy of config with every one of `fields` set to `value` (one sweep point)."""
+  point = copy.deepcopy(config)
+  for field in fields:
+    _set(point, field, value)
+  return point
+
+
+def chosen_metric(results: dict, metric: str | None) -> str:
+  """`metric`, or the default one, checked to be in `results`."""
+  metric = metric or default_metric(results)
+  if metric not in results:
+    raise InputError(f"--metric: {metric!r} is not in the results; have {sorted(results)}")
+  return metric
+
+
 def default_metric(results: dict) -> str:
   for suffix in ("/test_accuracy", "/map_mean", "/test_rmse"):
     keys = [k for k in results if k.endswith(suffix) and not k.startswith(("baseline", "cca"))]
@@ -78,8 +94,7 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str, field: str,
             if s.outputs and not s.depends_on(field)]
   points, first_dir = [], None
   for value in values:
-    point = copy.deepcopy(config)
-    _set(point, field, value)
+    point = with_fields(config, (field,), value)
     point_dir = os.path.join(workdir, f"{field}={value}")
     if first_dir:
       for stage in shared:
@@ -87,9 +102,7 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str, field: str,
     log.info("sweep: %s=%s in %s", field, value, point_dir)
     results = train_and_evaluate(point, point_dir)
     first_dir = first_dir or point_dir
-    metric = metric or default_metric(results)
-    if metric not in results:
-      raise InputError(f"--metric: {metric!r} is not in the results; have {sorted(results)}")
+    metric = chosen_metric(results, metric)
     points.append({"value": value, "workdir": point_dir, "results": results})
   summary = {"field": field, "metric": metric, "points": points}
   write_json_atomic(os.path.join(workdir, "sweep.json"), summary)
@@ -114,15 +127,11 @@ def run_seeds(config: ml_collections.ConfigDict, workdir: str, seeds: Sequence[i
       raise InputError(f"--seed_fields: config.{field} is not an integer field")
   per_seed = []
   for seed in seeds:
-    point = copy.deepcopy(config)
-    for field in seed_fields:
-      _set(point, field, int(seed))
+    point = with_fields(config, seed_fields, int(seed))
     point_dir = os.path.join(workdir, f"seed={seed}")
     log.info("seeds: %s=%d in %s", ",".join(seed_fields), seed, point_dir)
     per_seed.append(train_and_evaluate(point, point_dir))
-  metric = metric or default_metric(per_seed[0])
-  if metric not in per_seed[0]:
-    raise InputError(f"--metric: {metric!r} is not in the results; have {sorted(per_seed[0])}")
+  metric = chosen_metric(per_seed[0], metric)
   summary = {"seeds": [int(s) for s in seeds], "seed_fields": list(seed_fields),
              "metric": metric, "results": summarize(per_seed),
              "paired": paired_comparisons(per_seed, metric)}
