@@ -2,8 +2,20 @@ import logging
 import os
 import re
 import runpy
+import tempfile
 
-import jax
+# Most of the suite's time is XLA compiling the same few programs again in
+# each test process and subprocess (the digits run alone is compiled in about
+# ten). A persistent compilation cache, shared by the workers and inherited
+# by every subprocess, compiles each once; it is keyed by program, jax
+# version, flags and devices, so a cached executable is the one a fresh
+# compile would give. Set here, before jax is imported.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), f"xmjax-tests-jax-cache-{os.getuid()}"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
+import jax  # noqa: E402
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
