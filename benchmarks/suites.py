@@ -185,9 +185,12 @@ def sdml_suite(quick: bool) -> list[Record]:
     nets = sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities})
     return sdml_retrieval.init_joint_state(config, nets, projection, 10)
 
-  # eval_every beyond the timed steps: time the training step itself.
-  step = jax.jit(functools.partial(sdml_retrieval.sdml_train_step, balance=0.5,
-                                   eval_every=10 ** 9))
+  # Schedules (and validation) beyond the timed steps: time the training step itself.
+  def step_for(modalities):
+    plan = tuple(sdml_retrieval.Schedule(m, 10 ** 9, 10 ** 9) for m in modalities)
+    return jax.jit(functools.partial(sdml_retrieval.sdml_train_step, balance=0.5, schedule=plan))
+
+  step = step_for(dims)
   valid = {m: (x[:10], y[:10]) for m, (x, y) in data.items()}
   repeats = 3 if quick else 10
   joint = fresh(dims)
@@ -196,7 +199,7 @@ def sdml_suite(quick: bool) -> list[Record]:
                          sizes=dict(batch=batch, **dims), work_units=batch * len(dims),
                          unit="examples/s", repeats=repeats)]
   singles = {m: fresh((m,)) for m in dims}
-  compiled = {m: step.lower(singles[m], {m: (*data[m], rows)}, {m: valid[m]}).compile()
+  compiled = {m: step_for((m,)).lower(singles[m], {m: (*data[m], rows)}, {m: valid[m]}).compile()
               for m in dims}
 
   def one_after_another():

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xmjax.models import DSAE, drsl_loss, orthogonal_projection, sdml_loss
+from xmjax.models import DSAE, drsl_loss, orthogonal_projection, sdml_loss, sdml_loss_terms
 from xmjax.nn import RelationNetwork
 
 
@@ -55,16 +55,50 @@ def test_projection_is_fixed_column_orthonormal():
   assert not np.allclose(p, orthogonal_projection(4, 64, 10))
 
 
-def test_sdml_loss_uses_norms_and_skips_missing_labels():
+def test_sdml_loss_uses_norms_and_leaves_unlabelled_rows_out_of_the_supervised_mean():
   p = orthogonal_projection(0, 8, 3)
   h = jnp.asarray(np.random.default_rng(0).normal(size=(3, 8)), jnp.float32)
   x = jnp.ones((3, 4))
   x_hat = jnp.zeros((3, 4))
   labels = jnp.array([0, 2, -1])
-  onehot = np.eye(3)[[0, 2, 0]]
-  sup = np.linalg.norm(np.asarray(h) @ p - onehot, axis=1) * np.array([1, 1, 0])
-  expected = np.mean(0.5 * 2.0 + 0.5 * sup)  # ||1 - 0|| over 4 entries = 2
-  np.testing.assert_allclose(sdml_loss(h, x_hat, x, labels, jnp.asarray(p)), expected, rtol=1e-5)
+  sup = np.linalg.norm(np.asarray(h)[:2] @ p - np.eye(3)[[0, 2]], axis=1)
+  # ||1 - 0|| over 4 entries = 2 on every row; the supervised mean over the 2 labelled rows.
+  expected = 0.3 * 2.0 + 0.7 * sup.mean()
+  np.testing.assert_allclose(sdml_loss(h, x_hat, x, labels, jnp.asarray(p), balance=0.3),
+                             expected, rtol=1e-5)
+  reconstruction, supervised = sdml_loss_terms(h, x_hat, x, labels, jnp.asarray(p))
+  np.testing.assert_allclose([reconstruction, supervised], [2.0, sup.mean()], rtol=1e-5)
+  # No labelled row: the supervised term is 0, not NaN.
+  assert float(sdml_loss_terms(h, x_hat, x, jnp.array([-1, -1, -1]), jnp.asarray(p))[1]) == 0.0
+
+
+def test_dsae_decoder_output_is_l2_normalised_unless_switched_off():
+  x = jnp.asarray(np.random.default_rng(1).normal(size=(5, 7)) * 30, jnp.float32)
+  normalised = DSAE(input_dim=7, hidden=(16, 16), code_dim=8)
+  params = normalised.init(jax.random.key(0), x)
+  _, x_hat = normalised.apply(params, x)
+  np.testing.assert_allclose(np.linalg.norm(np.asarray(x_hat), axis=1), 1.0, rtol=1e-5)
+  linear = DSAE(input_dim=7, hidden=(16, 16), code_dim=8, normalize_output=False)
+  _, raw = linear.apply(params, x)                       # same parameters, no normalisation
+  np.testing.assert_allclose(np.asarray(x_hat),
+                             np.asarray(raw) / np.linalg.norm(np.asarray(raw), axis=1,
+                                                              keepdims=True), rtol=1e-5)
+
+
+def test_dsae_pytorch_init_is_uniform_in_one_over_sqrt_fan_in():
+  net = DSAE(input_dim=300, hidden=(400, 400), code_dim=64)
+  params = net.init(jax.random.key(0), jnp.zeros((1, 300)))["params"]
+  first = params["encoder_0"]
+  for leaf in (first["kernel"], first["bias"]):
+    leaf = np.asarray(leaf)
+    bound = 1 / np.sqrt(300)
+    assert np.abs(leaf).max() <= bound and np.abs(leaf).max() > 0.95 * bound
+    np.testing.assert_allclose(leaf.std(), bound / np.sqrt(3), rtol=0.1)   # uniform's std
+  flax_default = DSAE(input_dim=300, hidden=(400, 400), code_dim=64, initializer="flax")
+  flax_params = flax_default.init(jax.random.key(0), jnp.zeros((1, 300)))["params"]
+  assert not np.asarray(flax_params["encoder_0"]["bias"]).any()          # zeros
+  np.testing.assert_allclose(np.asarray(flax_params["encoder_0"]["kernel"]).std(),
+                             1 / np.sqrt(300), rtol=0.1)                  # lecun_normal
 
 
 def test_dsae_codes_are_unit_vectors_and_shapes_round_trip():

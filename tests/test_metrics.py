@@ -54,6 +54,17 @@ def test_map_ties_are_broken_by_lower_retrieval_index():
   assert metrics.map_at_all(sim, [1], [1, 0, 1, 0]) == pytest.approx(1.0 * 0.5 + 2 / 3 * 0.5)
 
 
+def test_map_on_device_equals_the_reference_ties_included():
+  import jax
+  import jax.numpy as jnp
+  rng = np.random.default_rng(1)
+  sim = np.round(rng.normal(size=(19, 31)), 1).astype(np.float32)   # rounded: many ties
+  ql, rl = rng.integers(0, 4, 19), rng.integers(0, 4, 31)
+  ql[0] = 9
+  got = jax.jit(metrics.map_at_all_on_device)(jnp.asarray(sim), jnp.asarray(ql), jnp.asarray(rl))
+  assert float(got) == pytest.approx(reference_map(sim, ql, rl), abs=1e-6)
+
+
 def test_perfect_and_worst_rankings():
   labels = np.array([0, 0, 1, 1])
   sim = (labels[:, None] == labels[None, :]).astype(float)

@@ -47,7 +47,7 @@ def test_paper_config_runs_on_its_real_layout(tmp_path, name, layout):
     write_sdml_h5(data_dir / config.data.file, n_train=100, n_test=70)
     config = tiny(name, data_dir, **{"data.valid_len": 30})
   elif layout == "pascal":
-    write_pascal_dir(data_dir)
+    write_pascal_dir(data_dir, n_train=200)   # 10 per class: 1 per class validates
     config = tiny(name, data_dir)
   else:
     write_xmedia_mat(data_dir / "XMediaFeatures.mat", n_train=60)
@@ -72,10 +72,18 @@ def test_drsl_mfeat_learns_and_beats_cca(tmp_path):
   results = train_and_evaluate(config, str(tmp_path))
   assert results["drsl/map_mean"] > 0.5                   # chance is about 0.1
   assert results["drsl/map_mean"] > results["cca/map_mean"]
+  assert 0.5 < results["linear/map_mean"] <= 1.0
   with open(tmp_path / "metrics.jsonl") as f:
-    logged = set().union(*(json.loads(line) for line in f))
-  assert {"drsl/train_loss", "drsl/valid_pair_mse"} <= logged
+    records = [json.loads(line) for line in f]
+  logged = set().union(*records)
+  assert {"drsl/train_loss", "drsl/valid_pair_mse", "drsl/valid_map"} <= logged
   assert (tmp_path / "plots" / "training_curves.png").exists()
+  # The evaluated network is the one of best validation mAP among the epoch ends.
+  valid_map = {r["step"]: r["drsl/valid_map"] for r in records if "drsl/valid_map" in r}
+  per_epoch = 1400 // 100                                 # 70% of 2000 rows, batch 100
+  assert sorted(valid_map) == [per_epoch * e for e in range(1, 21)]
+  best_step = max(valid_map, key=lambda step: (valid_map[step], -step))
+  assert results["drsl/selected_epoch"] == best_step / per_epoch
 
 
 @pytest.fixture(scope="module")
@@ -127,34 +135,101 @@ def test_add_modality_needs_a_trained_workdir(tmp_path):
   assert not (tmp_path / "sdml").exists()
 
 
-def test_joint_step_equals_stepping_each_modality_alone():
-  rng = np.random.default_rng(0)
-  config = set_fields(load_config("sdml_mfeat"), **{"model.hidden": (32, 32), "model.code_dim": 16})
-  dims = {"a": 5, "b": 9}
-  projection = sdml_retrieval.orthogonal_projection(0, 16, 3)
-  data = {m: (jax.numpy.asarray(rng.normal(size=(40, d)), jax.numpy.float32),
-              jax.numpy.asarray(rng.integers(0, 3, 40))) for m, d in dims.items()}
+def _toy_modalities(sizes, dims=None, seed=0):
+  rng = np.random.default_rng(seed)
+  dims = dims or {m: 5 + 4 * i for i, m in enumerate(sizes)}
+  data = {m: (jax.numpy.asarray(rng.normal(size=(n, dims[m])), jax.numpy.float32),
+              jax.numpy.asarray(rng.integers(0, 3, n))) for m, n in sizes.items()}
   valid = {m: (x[:10], y[:10]) for m, (x, y) in data.items()}
-  rows = {m: np.arange(i, i + 8) for i, m in enumerate(dims)}
+  return dims, data, valid
 
-  def run(modalities):
-    joint = sdml_retrieval.init_joint_state(
-        config, sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities}),
-        projection, 10)
-    step = jax.jit(sdml_retrieval.sdml_train_step, static_argnames=("balance", "eval_every"))
-    for _ in range(3):
-      joint, _ = step(
-          joint, {m: (*data[m], rows[m]) for m in modalities}, {m: valid[m] for m in modalities},
-          balance=0.5, eval_every=2)
-    return joint
 
-  together = run(("a", "b"))
-  for m in dims:
-    alone = run((m,))
-    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6),
-                 together.states[m].params, alone.states[m].params)
-    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6),
-                 together.best_params[m], alone.best_params[m])
+def _toy_config(**fields):
+  return set_fields(load_config("sdml_mfeat"), **{"model.hidden": (32, 32), "model.code_dim": 16,
+                                                  **fields})
+
+
+def _run_joint(config, dims, data, valid, plan, num_steps, batch_size=8, select_on="supervised"):
+  from xmjax.train.batching import epoch_batch_rows
+  modalities = tuple(e.modality for e in plan)
+  projection = sdml_retrieval.orthogonal_projection(0, 16, 3)
+  joint = sdml_retrieval.init_joint_state(
+      config, sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities}),
+      projection, 10)
+  step = jax.jit(sdml_retrieval.sdml_train_step,
+                 static_argnames=("balance", "schedule", "select_on"))
+  history = []
+  for i in range(num_steps):
+    # One batch stream per modality name, whichever others train beside it.
+    batches = {e.modality: (*data[e.modality], epoch_batch_rows(
+        (0, sorted(data).index(e.modality)), len(data[e.modality][1]), batch_size,
+        min(i, e.num_steps - 1))) for e in plan}
+    joint, _ = step(joint, batches, {m: valid[m] for m in modalities}, balance=0.5,
+                    schedule=plan, select_on=select_on)
+    history.append(joint)
+  return history
+
+
+def test_joint_step_equals_stepping_each_modality_alone():
+  config = _toy_config()
+  dims, data, valid = _toy_modalities({"a": 40, "b": 40})
+  plan = tuple(sdml_retrieval.Schedule(m, 10, 2) for m in dims)
+  together = _run_joint(config, dims, data, valid, plan, 3)[-1]
+  for entry in plan:
+    alone = _run_joint(config, dims, data, valid, (entry,), 3)[-1]
+    m = entry.modality
+    for a, b in ((together.states[m].params, alone.states[m].params),
+                 (together.states[m].opt_state, alone.states[m].opt_state),
+                 (together.best_params[m], alone.best_params[m])):
+      jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6), a, b)
+
+
+def test_each_modality_trains_and_validates_on_its_own_epochs():
+  """A modality with a quarter of the rows completes the same number of its
+  own epochs (a quarter of the steps), is validated once per own epoch, as
+  often as the big one, and then stands still while the other trains on."""
+  config = _toy_config(**{"train.num_epochs": 3, "train.batch_size": 8})
+  dims, data, valid = _toy_modalities({"big": 64, "small": 16})
+  plan = sdml_retrieval.schedules(config, {"big": 64, "small": 16})
+  assert plan == (sdml_retrieval.Schedule("big", 24, 8), sdml_retrieval.Schedule("small", 6, 2))
+  history = _run_joint(config, dims, data, valid, plan, 24)
+  final = history[-1]
+  assert int(final.states["big"].step) == 24 and int(final.states["small"].step) == 6
+  assert int(final.validations["big"]) == 3 == int(final.validations["small"])
+  # Validated exactly at the ends of its own epochs.
+  small_counts = [int(j.validations["small"]) for j in history]
+  assert small_counts[:7] == [0, 1, 1, 2, 2, 3, 3]
+  for m, entry in zip(("big", "small"), plan):
+    assert int(final.best_step[m]) % entry.validate_every == 0
+    assert 0 < int(final.best_step[m]) <= entry.num_steps
+  # After its 6 steps the small network and its optimiser state no longer move.
+  jax.tree.map(np.testing.assert_array_equal, history[5].states["small"], final.states["small"])
+  assert not np.array_equal(np.asarray(jax.tree.leaves(history[5].states["big"].params)[0]),
+                            np.asarray(jax.tree.leaves(final.states["big"].params)[0]))
+
+
+@pytest.mark.parametrize("select_on", ["supervised", "loss"])
+def test_selection_keeps_the_network_of_the_best_validation_criterion(select_on):
+  from xmjax.models.sdml import sdml_loss_terms
+  config = _toy_config(**{"train.num_epochs": 4, "train.batch_size": 8})
+  dims, data, valid = _toy_modalities({"a": 32})
+  plan = sdml_retrieval.schedules(config, {"a": 32})
+  history = _run_joint(config, dims, data, valid, plan, 16, select_on=select_on)
+  final = history[-1]
+  net = sdml_retrieval.make_networks(config, {"a": dims["a"]})["a"]
+  projection = final.projection
+
+  def criterion(params):
+    h, x_hat = net.apply({"params": params}, valid["a"][0])
+    reconstruction, supervised = sdml_loss_terms(h, x_hat, valid["a"][0], valid["a"][1],
+                                                 projection)
+    return float(supervised if select_on == "supervised" else
+                 0.5 * reconstruction + 0.5 * supervised)
+
+  at_epoch_ends = [criterion(history[i].states["a"].params) for i in (3, 7, 11, 15)]
+  np.testing.assert_allclose(float(final.best_valid["a"]), min(at_epoch_ends), rtol=1e-5)
+  np.testing.assert_allclose(criterion(final.best_params["a"]), min(at_epoch_ends), rtol=1e-5)
+  assert int(final.best_step["a"]) == 4 * (1 + int(np.argmin(at_epoch_ends)))
 
 
 def test_drsl_needs_exactly_two_modalities(tmp_path):

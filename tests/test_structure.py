@@ -71,6 +71,11 @@ def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
   assert ranges.OPTIMIZERS == optim.OPTIMIZERS and ranges.SCHEDULES == optim.SCHEDULES
   assert ranges.AGGREGATIONS == REDUCTIONS and ranges.FUSIONS == FUSIONS
   assert set(ranges.BASELINE_ARCHS) == set(BASELINES) and set(ranges.DTYPES) == set(DTYPES)
+  from xmjax.models.sdml import INITS
+  from xmjax.train.experiments import sdml_retrieval
+  assert ranges.SDML_INITS == INITS and ranges.SDML_SELECTION == sdml_retrieval.SELECTION
+  from xmjax.train.experiments import drsl_retrieval
+  assert ranges.DRSL_SELECTION == drsl_retrieval.SELECTION
   text = (PACKAGE / "configs" / "ranges.py").read_text()
   assert "import jax" not in text and "from xmjax" not in text.split("def check")[0]
   # No task repeats a range check of its own.

@@ -3,7 +3,10 @@
 Conventions (docs/protocols.md):
   * `similarity` is (n_query, n_retrieval); higher means more relevant.
   * Rankings sort by decreasing similarity with a *stable* sort: among equal
-    scores the retrieval item with the lower index ranks first.
+    scores the retrieval item with the lower index ranks first. The SDML
+    authors' evaluation (utils_PyTorch.fx_calc_map_label) sorts cosine
+    distances with numpy's default, unstable, argsort, so tied scores may
+    rank in another order there; on tie-free scores the two agree exactly.
   * AP of a query = mean of precision@r over the ranks r of its relevant items
     (within the top k when k is given; the denominator is the number of
     relevant items in that ranking).
@@ -69,6 +72,19 @@ def map_at_all(similarity, query_labels, retrieval_labels, *, k: int | None = No
     relevant = retrieval_labels[order] == query_labels[rows, None]
     total += _average_precision(relevant)[0].sum()
   return float(total / max(len(query_labels), 1))
+
+
+def map_at_all_on_device(similarity, query_labels, retrieval_labels):
+  """`map_at_all` (k = None) in jax.numpy, for use inside a jitted step
+  (model selection on a validation split): the same stable ranking and
+  tie order, the whole (n_query, n_retrieval) block at once."""
+  import jax.numpy as jnp
+  order = jnp.argsort(-similarity, axis=1, stable=True)
+  relevant = (retrieval_labels[order] == query_labels[:, None]).astype(jnp.float32)
+  precision = jnp.cumsum(relevant, axis=1) / jnp.arange(1, relevant.shape[1] + 1)
+  count = relevant.sum(axis=1)
+  ap = jnp.sum(precision * relevant, axis=1) / jnp.maximum(count, 1)
+  return jnp.mean(ap)
 
 
 def multilabel_map(similarity, query_labels, retrieval_labels, *, k: int | None = None,

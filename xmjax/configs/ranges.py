@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["AGGREGATIONS", "BASELINE_ARCHS", "DTYPES", "FUSIONS", "OPTIMIZERS", "RULES",
-           "SCHEDULES", "Rule", "at_least", "check", "greater_than", "inside", "one_of"]
+           "SCHEDULES", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of"]
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim.OPTIMIZERS
@@ -28,6 +28,9 @@ AGGREGATIONS = ("mean", "sum", "max")                        # xmjax.nn.aggregat
 BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2")
 FUSIONS = ("concat", "add", "sub", "mul")                    # xmjax.nn.relation.FUSIONS
 DTYPES = ("bfloat16", "float32")                             # xmjax.train.state.DTYPES
+SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS
+SDML_SELECTION = ("supervised", "loss")        # xmjax.train.experiments.sdml_retrieval.SELECTION
+DRSL_SELECTION = ("valid_map", "valid_loss", "last")  # ...experiments.drsl_retrieval.SELECTION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +114,16 @@ RULES: dict[str, dict[str, Rule]] = {
     "drsl_retrieval": {
         **_header(), **_retrieval_train(),
         "model.fusion": one_of(*FUSIONS),
+        "train.select_on": one_of(*DRSL_SELECTION),
         **_optimizer("train.optimizer"),
     },
     "sdml_retrieval": {
         **_header(), **_retrieval_train(),
         "model.balance": inside(0, 1, closed=True),
+        "model.initializer": one_of(*SDML_INITS),
+        "train.select_on": one_of(*SDML_SELECTION),
         "train.learning_rate": greater_than(0),
+        **_positive("train.validate_every_epochs"),
     },
     "racg_retrieval": {
         **_header(), **_optimizer("train.optimizer"),

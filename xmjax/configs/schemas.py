@@ -158,6 +158,7 @@ def _drsl_retrieval() -> ml_collections.ConfigDict:
       fusion="concat", batch_norm=False, block_size=128))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
+      select_on="valid_map",   # valid_map | valid_loss | last: the network evaluated
       optimizer=optimizer_config(name="adam", learning_rate=1e-4, weight_decay=0.0)))
   c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))
   return c
@@ -203,11 +204,19 @@ def _sdml_retrieval() -> ml_collections.ConfigDict:
   c = run_header("sdml", "sdml_retrieval")
   c.mesh = mesh_config()
   c.add_modality = ""   # train only this modality against the saved P of --workdir
-  c.data = retrieval_data_config()
-  c.model = ml_collections.ConfigDict(dict(hidden=(1024, 1024), code_dim=512, balance=0.5))
+  # The authors feed the papers' feature files raw; standardising is a choice
+  # (sdml_mfeat makes it: its views' scales differ by orders of magnitude).
+  c.data = retrieval_data_config(standardize=False)
+  c.model = ml_collections.ConfigDict(dict(
+      hidden=(1024, 1024), code_dim=512, balance=0.5,
+      normalize_decoder=True,   # decoder output L2-normalised, as the authors' Dense_Net
+      initializer="pytorch"))   # pytorch (the authors' nn.Linear defaults) | flax
   c.train = ml_collections.ConfigDict(dict(
-      batch_size=100, num_epochs=200, checkpoint_every=500,
-      eval_every=0,                     # steps between validation losses; 0 = once per epoch
+      batch_size=100,
+      num_epochs=200,                   # per modality, in its own epochs (its full batches)
+      checkpoint_every=500,
+      validate_every_epochs=1,          # each modality's own epochs between validations
+      select_on="supervised",           # supervised (the authors': ||P^T h - y||) | loss
       learning_rate=2e-4,               # every modality but those in learning_rate_overrides
       learning_rate_overrides="image=1e-4",
       b1=0.5, b2=0.999))

@@ -16,36 +16,74 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def pytorch_dense_init(fan_in: int):
+  """(kernel_init, bias_init) of PyTorch's nn.Linear: both uniform in
+  +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)). Flax's default is
+  lecun_normal weights (three times the variance) and zero biases; the
+  SDML authors' networks start from PyTorch's."""
+  bound = 1.0 / np.sqrt(fan_in)
+
+  def bias_init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+  return nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform"), bias_init
+
+
+INITS = ("pytorch", "flax")
+
+
+def _l2_normalize(x):
+  x = x.astype(jnp.float32)
+  return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
 class DSAE(nn.Module):
   """Encoder in->1024->1024->512 (common space, L2-normalised) and decoder
   512->1024->1024->in, ReLU between layers, none on the code or the output.
+
+  The authors' decoder is the encoder's network class run from the code
+  back to the input width, so its output is L2-normalised too
+  (`normalize_output`, default on); off gives a linear reconstruction.
+  `initializer`: "pytorch" (the authors' nn.Linear defaults) or "flax".
 
   Call: x (n, in) -> (h (n, d) unit rows, x_hat (n, in)).
   """
   input_dim: int
   hidden: Sequence[int] = (1024, 1024)
   code_dim: int = 512
+  normalize_output: bool = True
+  initializer: str = "pytorch"
   dtype: Any = None
 
   def setup(self):
-    self.encoder = [nn.Dense(w, dtype=self.dtype) for w in (*self.hidden, self.code_dim)]
-    self.decoder = [nn.Dense(w, dtype=self.dtype)
-                    for w in (*reversed(self.hidden), self.input_dim)]
+    if self.initializer not in INITS:
+      raise ValueError(f"model.initializer: unknown {self.initializer!r}; choose one of {INITS}")
+    self.encoder = self._layers((self.input_dim, *self.hidden, self.code_dim))
+    self.decoder = self._layers((self.code_dim, *reversed(self.hidden), self.input_dim))
+
+  def _layers(self, widths):
+    layers = []
+    for fan_in, width in zip(widths[:-1], widths[1:]):
+      inits = {}
+      if self.initializer == "pytorch":
+        inits = dict(zip(("kernel_init", "bias_init"), pytorch_dense_init(fan_in)))
+      layers.append(nn.Dense(width, dtype=self.dtype, **inits))
+    return layers
+
+  @staticmethod
+  def _mlp(layers, x):
+    for i, layer in enumerate(layers):
+      x = layer(x)
+      if i < len(layers) - 1:
+        x = nn.relu(x)
+    return x
 
   def encode(self, x):
-    for i, layer in enumerate(self.encoder):
-      x = layer(x)
-      if i < len(self.encoder) - 1:
-        x = nn.relu(x)
-    x = x.astype(jnp.float32)
-    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return _l2_normalize(self._mlp(self.encoder, x))
 
   def decode(self, h):
-    for i, layer in enumerate(self.decoder):
-      h = layer(h)
-      if i < len(self.decoder) - 1:
-        h = nn.relu(h)
-    return h.astype(jnp.float32)
+    x_hat = self._mlp(self.decoder, h)
+    return _l2_normalize(x_hat) if self.normalize_output else x_hat.astype(jnp.float32)
 
   def __call__(self, x):
     h = self.encode(x)
@@ -63,13 +101,20 @@ def orthogonal_projection(seed: int, code_dim: int, num_classes: int) -> np.ndar
   return q[:, :num_classes].astype(np.float32)
 
 
-def sdml_loss(h, x_hat, x, labels, projection, *, balance: float = 0.5) -> jax.Array:
-  """Batch mean of balance * ||x_hat - x|| + (1 - balance) * ||P^T h - y||
-  (norms, not squares; eq. 1). Rows with label < 0 (unlabelled) contribute
-  only the reconstruction term."""
-  reconstruction = jnp.linalg.norm(x_hat - x.astype(jnp.float32), axis=-1)
-  num_classes = projection.shape[1]
-  onehot = jax.nn.one_hot(labels, num_classes)
+def sdml_loss_terms(h, x_hat, x, labels, projection) -> tuple[jax.Array, jax.Array]:
+  """(reconstruction, supervised): the batch mean of ||x_hat - x|| over all
+  rows, and of ||P^T h - y|| over the labelled rows only (label >= 0), as
+  the authors average them; 0 when no row is labelled."""
+  reconstruction = jnp.mean(jnp.linalg.norm(x_hat - x.astype(jnp.float32), axis=-1))
+  labelled = labels >= 0
+  onehot = jax.nn.one_hot(labels, projection.shape[1])
   supervised = jnp.linalg.norm(h @ projection - onehot, axis=-1)
-  supervised = jnp.where(labels >= 0, supervised, 0.0)
-  return jnp.mean(balance * reconstruction + (1 - balance) * supervised)
+  supervised = jnp.sum(jnp.where(labelled, supervised, 0.0)) / jnp.maximum(jnp.sum(labelled), 1)
+  return reconstruction, supervised
+
+
+def sdml_loss(h, x_hat, x, labels, projection, *, balance: float = 0.5) -> jax.Array:
+  """balance * mean ||x_hat - x|| + (1 - balance) * mean ||P^T h - y||
+  (norms, not squares; eq. 1), the supervised mean over labelled rows only."""
+  reconstruction, supervised = sdml_loss_terms(h, x_hat, x, labels, projection)
+  return balance * reconstruction + (1 - balance) * supervised

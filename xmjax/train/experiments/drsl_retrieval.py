@@ -1,8 +1,11 @@
 """DRSL cross-modal retrieval (two modalities: "image" and "text" roles).
 
-Trains on mini-batches of images and texts with ||R - S||_F^2; evaluates by
-scoring every test image against every test text with the blockwise relation
-network, mAP@ALL and mAP@50 both ways, beside a CCA baseline from the same run.
+Trains on mini-batches of images and texts with ||R - S||_F^2; once per
+epoch scores the validation split and keeps the network of best validation
+criterion (config.train.select_on); evaluates that network by scoring every
+test image against every test text with the blockwise relation network,
+mAP@ALL and mAP@50 both ways, beside the CCA and linear baselines of the
+same run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.models.drsl import DRSL, drsl_loss
@@ -89,9 +93,71 @@ def drsl_scores(state: BatchStatsTrainState, images, texts):
 
 
 def drsl_valid_metrics(state: BatchStatsTrainState, images, image_labels, texts, text_labels):
-  """Mean squared ||R - S|| over every validation pair (a validation curve)."""
-  return {"pair_mse": drsl_loss(drsl_scores(state, images, texts), image_labels, text_labels,
-                                "mean")}
+  """Over the validation split: the mean squared ||R - S|| of every pair,
+  and the mean of the two directions' mAP@ALL."""
+  scores = drsl_scores(state, images, texts)
+  return {"pair_mse": drsl_loss(scores, image_labels, text_labels, "mean"),
+          "map": 0.5 * (metrics.map_at_all_on_device(scores, image_labels, text_labels)
+                        + metrics.map_at_all_on_device(scores.T, text_labels, image_labels))}
+
+
+# What the evaluated network is: the one of best validation mAP (mean of the
+# two directions), of lowest validation pair error, or the last one.
+SELECTION = ("valid_map", "valid_loss", "last")
+
+
+@flax.struct.dataclass
+class SelectingState:
+  """DRSL's train state and the variables kept by model selection: `best`
+  ({"params", "batch_stats"}) scored `best_valid` (lower is better: the
+  validation mAP negated, or the pair error) at step `best_step`."""
+  step: jax.Array
+  train: BatchStatsTrainState
+  best: Any
+  best_valid: jax.Array
+  best_step: jax.Array
+
+  @classmethod
+  def create(cls, train: BatchStatsTrainState) -> "SelectingState":
+    # Copies: the step donates its input, and one buffer may be donated once.
+    best = jax.tree.map(jnp.copy, {"params": train.params, "batch_stats": train.batch_stats})
+    return cls(step=train.step, train=train, best=best,
+               best_valid=jnp.asarray(jnp.inf, jnp.float32),
+               best_step=jnp.asarray(-1, jnp.int32))
+
+  def selected(self) -> BatchStatsTrainState:
+    """The train state holding the selected variables."""
+    return self.train.replace(**self.best)
+
+
+def drsl_selecting_step(state: SelectingState, images, image_labels, texts, text_labels,
+                        image_rows, text_rows, valid, *, reduction: str = "sum",
+                        validate_every: int, select_on: str = "valid_map"):
+  """drsl_train_step, then, every `validate_every` steps, the validation
+  split scored and the variables kept when `select_on` improved."""
+  train, out = drsl_train_step(state.train, images, image_labels, texts, text_labels,
+                               image_rows, text_rows, reduction)
+  if select_on == "last":
+    return state.replace(step=train.step, train=train), out
+
+  def validate(train):
+    valid_metrics = drsl_valid_metrics(train, *valid)
+    criterion = (-valid_metrics["map"] if select_on == "valid_map"
+                 else valid_metrics["pair_mse"])
+    better = criterion < state.best_valid
+    variables = {"params": train.params, "batch_stats": train.batch_stats}
+    return (jax.tree.map(lambda new, old: jnp.where(better, new, old), variables, state.best),
+            jnp.where(better, criterion, state.best_valid),
+            jnp.where(better, train.step, state.best_step))
+
+  def keep(train):
+    return state.best, state.best_valid, state.best_step
+
+  best, best_valid, best_step = jax.lax.cond(train.step % validate_every == 0, validate, keep,
+                                             train)
+  out[f"best_{select_on}"] = -best_valid if select_on == "valid_map" else best_valid
+  return SelectingState(step=train.step, train=train, best=best, best_valid=best_valid,
+                        best_step=best_step), out
 
 
 def init_state(config, model, data, image_role, text_role, num_steps) -> BatchStatsTrainState:
@@ -134,22 +200,30 @@ def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
   arrays, valid = split_arrays("train"), split_arrays("valid")
   paired = n_i == n_t
 
+  has_valid = bool(len(valid[1]) and len(valid[3]))
+  if t.select_on != "last" and not has_valid:
+    raise InputError(f"config.train.select_on: {t.select_on!r} needs validation rows of both "
+                     f"modalities (valid_fraction / valid_len), or 'last'")
+
   def batches(step):
     image_rows = epoch_batch_rows((config.seed, 1), n_i, t.batch_size, step)
     # Paired data (one text per image): the same rows, so S holds the true pairs.
     text_rows = image_rows if paired else epoch_batch_rows((config.seed, 2), n_t, t.batch_size,
                                                            step)
-    return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh))
+    return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh),
+            valid)
 
   validate = None
-  if len(valid[1]) and len(valid[3]):
-    validate = lambda state: compiled(drsl_valid_metrics)(state, *valid)
+  if has_valid:   # the validation curves (logged), beside the selection inside the step
+    validate = lambda state: compiled(drsl_valid_metrics)(state.train, *valid)
   return TrainingStage(
       name="drsl",
-      init=lambda: parallel.replicate(
-          init_state(config, model, data, image_role, text_role, num_steps), mesh),
-      step=drsl_train_step, batches=batches, num_steps=num_steps,
-      checkpoint_every=t.checkpoint_every, static={"reduction": t.loss_reduction},
+      init=lambda: parallel.replicate(SelectingState.create(
+          init_state(config, model, data, image_role, text_role, num_steps)), mesh),
+      step=drsl_selecting_step, batches=batches, num_steps=num_steps,
+      checkpoint_every=t.checkpoint_every,
+      static={"reduction": t.loss_reduction, "validate_every": per_epoch,
+              "select_on": t.select_on},
       validate=validate, validate_every=per_epoch)
 
 
@@ -160,17 +234,24 @@ def train(run: Run, prepared) -> Any:
 
 
 def results(run: Run, prepared, state) -> dict[str, Any]:
-  """mAP both ways from every test image-text score, beside CCA's."""
+  """mAP both ways from every test image-text score of the selected
+  network, beside the baselines'; the epoch it was selected at."""
   data, image_role, text_role = prepared
   with run.timed("score"):
     scores = np.asarray(compiled(drsl_scores)(
-        state, jnp.asarray(data.features("test", image_role)),
+        state.selected() if run.config.train.select_on != "last" else state.train,
+        jnp.asarray(data.features("test", image_role)),
         jnp.asarray(data.features("test", text_role))))
 
   def similarity(q, t):
     return scores if q == image_role else scores.T
 
-  return common.report(run, "drsl", similarity, data, (image_role, text_role))
+  out = common.report(run, "drsl", similarity, data, (image_role, text_role))
+  if run.config.train.select_on != "last":
+    per_epoch = max(len(data.labels("train", r)) for r in (image_role, text_role)) \
+        // run.config.train.batch_size
+    out["drsl/selected_epoch"] = int(state.best_step) / per_epoch
+  return out
 
 
 TASK = Task(name="drsl_retrieval", prepare=prepare, train=train, results=results, stages=STAGES,

@@ -11,6 +11,7 @@ Workdir layout:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ import optax
 from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.errors import InputError
-from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss
+from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss_terms
 from xmjax.train import parallel, provenance
 from xmjax.train.batching import epoch_batch_rows
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
@@ -43,14 +44,34 @@ log = logging.getLogger("xmjax")
 class JointState:
   """Every modality's TrainState, stepped together, plus model selection.
 
-  best_params[m] are modality m's parameters at its lowest validation loss
-  so far (best_valid_loss[m]); projection is the fixed P, saved with them.
+  best_params[m] are modality m's parameters at its lowest validation
+  criterion so far (best_valid[m], reached at its own step best_step[m]);
+  last_loss[m] is its latest training loss (logged flat once it has
+  finished); validations[m] counts its validations; projection is the
+  fixed P, saved with them.
   """
   step: jax.Array
   states: dict[str, TrainState]
   best_params: dict[str, Any]
-  best_valid_loss: dict[str, jax.Array]
+  best_valid: dict[str, jax.Array]
+  best_step: dict[str, jax.Array]
+  last_loss: dict[str, jax.Array]
+  validations: dict[str, jax.Array]
   projection: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """One modality's own schedule, in its own steps: `num_steps` (its epochs
+  times its full batches per epoch), validated every `validate_every`."""
+  modality: str
+  num_steps: int
+  validate_every: int
+
+
+# What a network is selected on: the authors' validation supervised term
+# ||P^T h - y||, or the whole weighted loss.
+SELECTION = ("supervised", "loss")
 
 
 # The joint stage; a modality added later is a stage of its own
@@ -82,8 +103,10 @@ def learning_rates(config, modalities) -> dict[str, float]:
 
 
 def make_networks(config, dims: dict[str, int]) -> dict[str, DSAE]:
-  return {m: DSAE(input_dim=d, hidden=tuple(config.model.hidden), code_dim=config.model.code_dim,
-                  dtype=compute_dtype(config.dtype)) for m, d in dims.items()}
+  m = config.model
+  return {name: DSAE(input_dim=d, hidden=tuple(m.hidden), code_dim=m.code_dim,
+                     normalize_output=m.normalize_decoder, initializer=m.initializer,
+                     dtype=compute_dtype(config.dtype)) for name, d in dims.items()}
 
 
 def make_optimizer(config, lr: float, num_steps: int):
@@ -92,65 +115,88 @@ def make_optimizer(config, lr: float, num_steps: int):
 
 def init_joint_state(config, networks, projection, num_steps) -> JointState:
   rates = learning_rates(config, networks)
-  states, best_loss = {}, {}
+  states = {}
   for m, net in networks.items():
     key = jax.random.fold_in(jax.random.key(config.seed), zlib.crc32(m.encode()) % (2 ** 31))
     params = net.init(key, jnp.zeros((1, net.input_dim)))["params"]
     states[m] = TrainState.create(apply_fn=net.apply, params=params,
                                   tx=make_optimizer(config, rates[m], num_steps))
     states[m] = states[m].replace(step=jnp.zeros((), jnp.int32))
-    best_loss[m] = jnp.asarray(jnp.inf, jnp.float32)
+
+  def per_modality(value, dtype):
+    return {m: jnp.asarray(value, dtype) for m in networks}
+
   return JointState(step=jnp.zeros((), jnp.int32), states=states,
                     # Copies: the step donates its input, and one buffer may be donated once.
                     best_params={m: jax.tree.map(jnp.copy, s.params) for m, s in states.items()},
-                    best_valid_loss=best_loss, projection=jnp.asarray(projection))
+                    best_valid=per_modality(jnp.inf, jnp.float32),
+                    best_step=per_modality(-1, jnp.int32),
+                    last_loss=per_modality(jnp.nan, jnp.float32),
+                    validations=per_modality(0, jnp.int32),
+                    projection=jnp.asarray(projection))
 
 
-def _modality_loss(state, params, x, y, projection, balance):
+def _loss_terms(state, params, x, y, projection):
   h, x_hat = state.apply_fn({"params": params}, x)
-  return sdml_loss(h, x_hat, x, y, projection, balance=balance)
+  return sdml_loss_terms(h, x_hat, x, y, projection)
+
+
+def _weighted(terms, balance):
+  reconstruction, supervised = terms
+  return balance * reconstruction + (1 - balance) * supervised
 
 
 def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: float,
-                    eval_every: int):
-  """One step of every modality network, in one program.
+                    schedule: tuple[Schedule, ...], select_on: str = "supervised"):
+  """One step of every modality network that has steps left, in one program.
 
   batches[m] = (features, labels, rows): the data stays on device and each
   modality's rows index its own array. The networks share nothing, so the
-  gradient of one modality's loss touches only its parameters. Every
-  `eval_every` steps each modality's full validation loss is computed and
-  its best parameters kept.
+  gradient of one modality's loss touches only its parameters. Each
+  modality follows its own `schedule` entry: it steps while its own step
+  count is below its num_steps (then it stands still; lax.cond skips its
+  work) and, at the end of every validate_every of its own steps, its
+  validation criterion (`select_on`) is computed and its best parameters kept.
   """
-  states, metrics_out = {}, {}
-  for m, state in joint.states.items():  # Unrolled at trace time: one program for all.
+  states, best_params, best_valid, best_step, last_loss, validations = {}, {}, {}, {}, {}, {}
+  out = {}
+  for entry in schedule:  # Unrolled at trace time: one program for all.
+    m, state = entry.modality, joint.states[entry.modality]
     x, y, rows = batches[m]
-    loss, grads = jax.value_and_grad(
-        lambda p: _modality_loss(state, p, x[rows], y[rows], joint.projection, balance))(
-            state.params)
-    states[m] = state.apply_gradients(grads=grads)
-    metrics_out[f"loss_{m}"] = loss
-  step = joint.step + 1
 
-  def select(_):
-    best_params, best_loss = {}, {}
-    for m, state in states.items():
+    def update(state, x=x, y=y, rows=rows):
+      loss, grads = jax.value_and_grad(
+          lambda p: _weighted(_loss_terms(state, p, x[rows], y[rows], joint.projection),
+                              balance))(state.params)
+      return state.apply_gradients(grads=grads), loss
+
+    active = state.step < entry.num_steps
+    states[m], last_loss[m] = jax.lax.cond(
+        active, update, lambda state, m=m: (state, joint.last_loss[m]), state)
+    done = states[m].step
+
+    def validate(new_state, m=m):
       vx, vy = valid[m]
-      vloss = _modality_loss(state, state.params, vx, vy, joint.projection, balance)
-      better = vloss < joint.best_valid_loss[m]
-      best_params[m] = jax.tree.map(lambda new, old: jnp.where(better, new, old),
-                                    state.params, joint.best_params[m])
-      best_loss[m] = jnp.where(better, vloss, joint.best_valid_loss[m])
-    return best_params, best_loss
+      terms = _loss_terms(new_state, new_state.params, vx, vy, joint.projection)
+      criterion = terms[1] if select_on == "supervised" else _weighted(terms, balance)
+      better = criterion < joint.best_valid[m]
+      return (jax.tree.map(lambda new, old: jnp.where(better, new, old), new_state.params,
+                           joint.best_params[m]),
+              jnp.where(better, criterion, joint.best_valid[m]),
+              jnp.where(better, done, joint.best_step[m]))
 
-  def keep(_):
-    return joint.best_params, joint.best_valid_loss
+    def keep(new_state, m=m):
+      return joint.best_params[m], joint.best_valid[m], joint.best_step[m]
 
-  best_params, best_loss = jax.lax.cond(step % eval_every == 0, select, keep, None)
-  for m in states:
-    metrics_out[f"best_valid_loss_{m}"] = best_loss[m]
-  joint = joint.replace(step=step, states=states, best_params=best_params,
-                        best_valid_loss=best_loss)
-  return joint, metrics_out
+    due = active & (done % entry.validate_every == 0)
+    best_params[m], best_valid[m], best_step[m] = jax.lax.cond(due, validate, keep, states[m])
+    validations[m] = joint.validations[m] + due.astype(jnp.int32)
+    out[f"loss_{m}"] = last_loss[m]
+    out[f"best_valid_{select_on}_{m}"] = best_valid[m]
+  joint = joint.replace(step=joint.step + 1, states=states, best_params=best_params,
+                        best_valid=best_valid, best_step=best_step, last_loss=last_loss,
+                        validations=validations)
+  return joint, out
 
 
 def _modality_seed(name: str) -> int:
@@ -158,10 +204,24 @@ def _modality_seed(name: str) -> int:
   return zlib.crc32(name.encode()) % (2 ** 31)
 
 
+def schedules(config, sizes: dict[str, int]) -> tuple[Schedule, ...]:
+  """Each modality's own schedule: config.train.num_epochs of its own epochs
+  (its full batches), validated every validate_every_epochs of them, as the
+  authors train each view alone."""
+  t = config.train
+  out = []
+  for m, n in sizes.items():
+    per_epoch = n // t.batch_size
+    out.append(Schedule(m, t.num_epochs * per_epoch, t.validate_every_epochs * per_epoch))
+  return tuple(out)
+
+
 def sdml_stage(config, data, modalities, projection, name: str,
                checkpoint_dir: str) -> TrainingStage:
   """The networks of `modalities` trained together in one jitted step (each
-  on seeded per-epoch batches of its own rows), data parallel over config.mesh."""
+  on seeded per-epoch batches of its own rows, for its own number of
+  epochs), data parallel over config.mesh; the stage lasts as long as the
+  longest schedule."""
   t = config.train
   dims = {m: data.dim(m) for m in modalities}
   sizes = {m: len(data.labels("train", m)) for m in modalities}
@@ -169,8 +229,11 @@ def sdml_stage(config, data, modalities, projection, name: str,
     if t.batch_size > n:
       raise InputError(f"config.train.batch_size: {t.batch_size} is larger than the {n} "
                        f"training rows of {m}")
-  steps_per_epoch = max(sizes.values()) // t.batch_size
-  num_steps = t.num_epochs * steps_per_epoch
+    if not len(data.labels("valid", m)):
+      raise InputError(f"config.data: modality {m!r} has no validation rows to select its "
+                       f"network on (valid_fraction / valid_len)")
+  plan = schedules(config, sizes)
+  num_steps = max(entry.num_steps for entry in plan)
   networks = make_networks(config, dims)
   mesh = parallel.make_mesh(config, t.batch_size)
   train_arrays = parallel.replicate(
@@ -181,8 +244,11 @@ def sdml_stage(config, data, modalities, projection, name: str,
        for m in modalities}, mesh)
 
   def batches(step):
-    rows = {m: epoch_batch_rows((config.seed, _modality_seed(m)), sizes[m], t.batch_size, step)
-            for m in modalities}
+    # A modality past its own schedule does not step; it is handed its last
+    # batch so the program keeps one shape.
+    rows = {e.modality: epoch_batch_rows((config.seed, _modality_seed(e.modality)),
+                                         sizes[e.modality], t.batch_size,
+                                         min(step, e.num_steps - 1)) for e in plan}
     return {m: (*train_arrays[m], parallel.shard_rows(rows[m], mesh)) for m in modalities}, valid
 
   return TrainingStage(
@@ -191,7 +257,7 @@ def sdml_stage(config, data, modalities, projection, name: str,
                                       mesh),
       step=sdml_train_step, batches=batches, num_steps=num_steps,
       checkpoint_every=t.checkpoint_every,
-      static={"balance": config.model.balance, "eval_every": t.eval_every or steps_per_epoch})
+      static={"balance": config.model.balance, "schedule": plan, "select_on": t.select_on})
 
 
 def restore_joint(config, data_dims, projection, checkpoint_dir, step=None) -> JointState:
@@ -228,14 +294,19 @@ def _data_for(config, modalities):
   return common.load_data(data_config)
 
 
+def _selected(joint: JointState, modalities) -> dict:
+  """{modality: (best parameters, the own step they were selected at)}."""
+  return {m: (joint.best_params[m], int(joint.best_step[m])) for m in modalities}
+
+
 def _best_params(config, workdir, registry, projection, fresh: dict) -> dict:
-  """Best parameters of every registered modality: `fresh` ones as given,
-  the others restored (read only) from their checkpoints."""
+  """The selected networks of every registered modality: `fresh` ones as
+  given, the others restored (read only) from their checkpoints."""
   best = dict(fresh)
   for checkpoint in sorted({e["checkpoint"] for m, e in registry.items() if m not in fresh}):
     members = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == checkpoint}
     restored = restore_joint(config, members, projection, os.path.join(workdir, checkpoint))
-    best.update({m: restored.best_params[m] for m in members})
+    best.update(_selected(restored, members))
   return best
 
 
@@ -275,7 +346,7 @@ def stages(config) -> tuple[provenance.Stage, ...]:
 def train(run: Run, data):
   """Trains the base modalities jointly, or config.add_modality alone against
   the saved P (the other checkpoints are only read), or, in an evaluation,
-  restores them; returns (data of every registered modality, their best
+  restores them; returns (data of every registered modality, their selected
   parameters)."""
   config = run.config
   root, p_path, registry_path = _paths(run.workdir)
@@ -290,7 +361,7 @@ def train(run: Run, data):
     joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
                           run.restore_step)
     return _data_for(config, list(registry)), _best_params(
-        config, run.workdir, registry, projection, {m: joint.best_params[m] for m in base})
+        config, run.workdir, registry, projection, _selected(joint, base))
   if config.add_modality:
     name = config.add_modality
     projection = np.load(p_path, allow_pickle=False)
@@ -298,8 +369,7 @@ def train(run: Run, data):
     with run.timed("train"):
       joint = run.train(sdml_stage(config, data, (name,), projection, f"sdml_add_{name}",
                                    checkpoints))
-    best = _best_params(config, run.workdir, registry, projection,
-                        {name: joint.best_params[name]})
+    best = _best_params(config, run.workdir, registry, projection, _selected(joint, (name,)))
     registry[name] = {"checkpoint": checkpoints, "dim": data.dim(name)}
     write_json_atomic(registry_path, registry)
     return data, best
@@ -316,23 +386,30 @@ def train(run: Run, data):
   write_json_atomic(registry_path, registry)
   if set(registry) != set(data.modalities):
     data = _data_for(config, list(registry))
-  return data, _best_params(config, run.workdir, registry, projection, dict(joint.best_params))
+  return data, _best_params(config, run.workdir, registry, projection,
+                            _selected(joint, data.modalities))
 
 
 def results(run: Run, data, trained) -> dict[str, Any]:
-  """Cosine retrieval between encoder outputs of every ordered modality pair."""
-  data, best_params = trained
-  modalities = tuple(best_params)
+  """Cosine retrieval between encoder outputs of every ordered modality
+  pair, and the epoch (of its own) each network was selected at."""
+  data, selected = trained
+  modalities = tuple(selected)
   networks = make_networks(run.config, {m: data.dim(m) for m in modalities})
   codes = {}
   for m in modalities:
     codes[m] = np.asarray(compiled(encode, network=networks[m])(
-        best_params[m], jnp.asarray(data.features("test", m))))
+        selected[m][0], jnp.asarray(data.features("test", m))))
 
   def similarity(q, t):
     return metrics.cosine_similarity(codes[q], codes[t])
 
-  return common.report(run, "sdml", similarity, data, modalities)
+  out = common.report(run, "sdml", similarity, data, modalities)
+  batch_size = run.config.train.batch_size
+  for m in modalities:
+    per_epoch = len(data.labels("train", m)) // batch_size
+    out[f"sdml/selected_epoch_{m}"] = selected[m][1] / per_epoch
+  return out
 
 
 def encode(params, x, *, network: DSAE):
