@@ -6,9 +6,13 @@ Default views: pix (240-d pixel averages) as images, fou (76-d Fourier
 coefficients) as texts; choose others with --config.data.modalities=kar,zer.
 Seeded stratified split 70/10/20 (split_seed 0), views standardised with
 training statistics. Image FNN in-1024-300, text FNN in-1024-300, relation
-network 600-1024-1, concat fusion, Adam 1e-4, batch 100. Writes
-drsl/map_pix2fou, drsl/map_fou2pix, drsl/map_mean (and map50_), and the CCA
-baseline of the same split under cca/.
+network 600-1024-1, concat fusion, Adam 1e-4, batch 100, 40 epochs; the
+network of best validation mAP (checked once per epoch) is evaluated.
+Writes drsl/map_pix2fou, drsl/map_fou2pix, drsl/map_mean (and map50_),
+drsl/selected_epoch, and the baselines of the same split: CCA (cca/) and a
+supervised linear model (linear/). Expected (seed 0, about 70 s on 2 CPU
+cores): drsl/map_mean 0.821, linear/map_mean 0.825, cca/map_mean 0.577;
+five seeds in the README.
 """
 
 from xmjax.configs import schemas

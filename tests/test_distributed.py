@@ -17,7 +17,9 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
   env.pop(FAULT_ENV, None)
   # Two subprocesses side by side: the runs are short and mostly compiling,
   # which is single-threaded, so both cores work.
-  groups = (["cifar_resnet_batchnorm", "drsl"], ["racg", "sdml"])
+  # DRSL's batches are sharded by the same shard_rows as SDML's (and DRSL
+  # runs over two processes in the next test), so it is left out here.
+  groups = (["cifar_resnet_batchnorm"], ["racg", "sdml"])
   procs = [subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
                              str(tmp_path / str(i)), *names], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
@@ -27,7 +29,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     max_differences.update(json.loads(out.strip().splitlines()[-1]))
-  assert set(max_differences) == {"cifar_resnet_batchnorm", "racg", "drsl", "sdml"}
+  assert set(max_differences) == {"cifar_resnet_batchnorm", "racg", "sdml"}
   for name, difference in max_differences.items():
     assert difference < 1e-3, (name, difference)   # float32 round-off through training
 

@@ -78,7 +78,7 @@ def test_dsae_decoder_output_is_l2_normalised_unless_switched_off():
   params = normalised.init(jax.random.key(0), x)
   _, x_hat = normalised.apply(params, x)
   np.testing.assert_allclose(np.linalg.norm(np.asarray(x_hat), axis=1), 1.0, rtol=1e-5)
-  linear = DSAE(input_dim=7, hidden=(16, 16), code_dim=8, normalize_output=False)
+  linear = DSAE(input_dim=7, hidden=(16, 16), code_dim=8, normalize_decoder=False)
   _, raw = linear.apply(params, x)                       # same parameters, no normalisation
   np.testing.assert_allclose(np.asarray(x_hat),
                              np.asarray(raw) / np.linalg.norm(np.asarray(raw), axis=1,

@@ -23,6 +23,15 @@ def _graph(seed=0):
       n_node=jnp.array([5]), n_edge=jnp.array([7]), globals=None)
 
 
+def randomized(params, seed=0):
+  """Every parameter redrawn (biases included: init leaves them zero, and a
+  bias applied twice, or not at all, would pass against zeros)."""
+  leaves, treedef = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.key(100 + seed), len(leaves))
+  return jax.tree.unflatten(treedef, [0.5 * jax.random.normal(k, x.shape, x.dtype)
+                                      for k, x in zip(keys, leaves)])
+
+
 def relu(x):
   return np.maximum(x, 0.0)
 
@@ -48,6 +57,7 @@ def test_intra_edge_layer_is_eq_3_to_5():
   graph = _graph()
   layer = xnn.IntraEdgeLayer(features=(4, 6))
   params = layer.init(jax.random.key(0), graph)["params"]
+  params = randomized(params, 0)
   out = np.asarray(layer.apply({"params": params}, graph).edges)
   v, e = np.asarray(graph.nodes), np.asarray(graph.edges)
   kernel, bias = np.asarray(params["first"]["kernel"]), np.asarray(params["first"]["bias"])
@@ -62,6 +72,7 @@ def test_inter_edge_layer_is_eq_6_7():
   graph = _graph(1)
   layer = xnn.InterEdgeLayer(features=(4, 6), kernel_features=5)
   params = layer.init(jax.random.key(1), graph)["params"]
+  params = randomized(params, 1)
   out = np.asarray(layer.apply({"params": params}, graph).edges)
   v, e = np.asarray(graph.nodes), np.asarray(graph.edges)
   w = np.asarray(params["W"]["kernel"])
@@ -77,6 +88,7 @@ def test_node_layer_is_eq_8(reduction):
   graph = _graph(2)
   layer = xnn.NodeLayer(features=(4, 3), aggregation=reduction)
   params = layer.init(jax.random.key(2), graph)["params"]
+  params = randomized(params, 2)
   out = np.asarray(layer.apply({"params": params}, graph).nodes)
   v, e = np.asarray(graph.nodes), np.asarray(graph.edges)
   reduce = {"mean": np.mean, "sum": np.sum, "max": np.max}[reduction]
@@ -110,7 +122,7 @@ def test_fixed_degree_layout_equals_segment_reduction(reduction):
 def test_units_compose_edge_then_node_layer():
   graph = _graph(4)
   unit = xnn.InterGCNUnit(features=(4, 3))
-  params = unit.init(jax.random.key(4), graph)["params"]
+  params = randomized(unit.init(jax.random.key(4), graph)["params"], 4)
   out = unit.apply({"params": params}, graph)
   edge = xnn.InterEdgeLayer(features=(4, 3)).apply({"params": params["edge"]}, graph)
   node = xnn.NodeLayer(features=(4, 3)).apply({"params": params["node"]}, edge)

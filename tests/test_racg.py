@@ -109,6 +109,63 @@ def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross, lite
     np.testing.assert_allclose(scores[i, t], expected, rtol=1e-4, atol=1e-5)
 
 
+def literal_cross_share(params, h_r, h_w, region_mask, word_mask, link, heads,
+                        literal_scale=True):
+  """Node by node: the cross-modal message (eq. 10-11 over cross neighbours
+  only) and the self term of every region and linked word; returns the
+  summed norms' ratios (regions, words)."""
+  p = jax.tree.map(np.asarray, params)
+  dense = lambda x, layer: x @ layer["kernel"] + layer.get("bias", 0.0)
+  regions = [r for r in range(len(h_r)) if region_mask[r]]
+  words = [w for w in range(len(h_w)) if word_mask[w]]
+  n = len(regions) + len(words)
+  scale = n * n if literal_scale else n
+  w2 = p["w2"]["kernel"]
+
+  def cross_message(h, neighbours):
+    logits = np.array([dense(h, p["cross_maps"]["kappa"]) @ dense(k, p["cross_maps"]["mu"])
+                       for k in neighbours])
+    a = np.exp(logits - logits.max())
+    a = a / a.sum()
+    return sum(ai * dense(k, p["w1"]) @ w2 for ai, k in zip(a, neighbours)) / scale
+
+  linked = [w for w in words if link[w]]
+  shares = []
+  for side in ("regions", "words"):
+    cross_norm = self_norm = 0.0
+    if side == "regions":
+      for r in regions:
+        cross_norm += np.linalg.norm(cross_message(h_r[r], [h_w[w] for w in linked]))
+        self_norm += np.linalg.norm((len(regions) + len(linked)) / n * h_r[r] @ w2)
+    else:
+      for w in linked:
+        deps = [k for k in words if k == w or heads[w] == k or heads[k] == w]
+        cross_norm += np.linalg.norm(cross_message(h_w[w], [h_r[r] for r in regions]))
+        self_norm += np.linalg.norm((len(deps) + len(regions)) / n * h_w[w] @ w2)
+    shares.append(cross_norm / self_norm)
+  return shares
+
+
+@pytest.mark.parametrize("literal_scale", [True, False])
+def test_cross_message_share_is_the_cross_message_over_the_self_term(tiny_batch, literal_scale):
+  args, vocab_size = tiny_batch
+  model = tiny_model(vocab_size, literal_scale=literal_scale)
+  variables = model.init(jax.random.key(2), *args)
+  images = model.apply(variables, *args[:3], method=RACG.encode_images)
+  captions = model.apply(variables, *args[3:], method=RACG.encode_captions)
+  shares = model.apply(variables, images, captions, method=RACG.cross_message_share)
+  for t in (0, 3, 5):
+    expected = literal_cross_share(
+        variables["params"], np.asarray(images.h[t], np.float64),
+        np.asarray(captions.h[t], np.float64), args[2][t], np.asarray(captions.mask[t]),
+        np.asarray(captions.link[t]), args[5][t], literal_scale=literal_scale)
+    np.testing.assert_allclose([shares["regions"][t], shares["words"][t]], expected, rtol=1e-4)
+    assert expected[0] > 0
+  off = model.clone(cross_graph=False).apply(variables, images, captions,
+                                             method=RACG.cross_message_share)
+  assert not np.asarray(off["regions"]).any() and not np.asarray(off["words"]).any()
+
+
 def test_blocks_padding_and_the_cross_graph(tiny_batch):
   args, vocab_size = tiny_batch
   model = tiny_model(vocab_size)
@@ -192,6 +249,9 @@ def test_flickr30k_config_runs_on_the_scan_layout_and_ensembles(tmp_path):
     assert 0 <= results[f"racg/{key}"] <= (600 if key == "rsum" else 100)
     assert f"racg_rerank/{key}" in results
   assert results["text_graph"] == "chain (no parser)"
+  # Diagnostics: the cross graph's share at the nodes, and the same weights without it.
+  assert results["racg/cross_share_regions"] > 0 and results["racg/cross_share_words"] > 0
+  assert 0 <= results["racg_cross_off/rsum"] <= 600
   sims = np.load(tmp_path / "run" / "racg" / "similarity.npy")
   assert sims.shape == (8, 40)
   assert results["racg/rsum"] == pytest.approx(metrics.recall_at_k(sims)["rsum"])

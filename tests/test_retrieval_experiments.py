@@ -251,3 +251,22 @@ def test_fusion_width_mismatch_is_named(tmp_path):
   with pytest.raises(InputError, match=r"config\.model\.fusion: 'add' needs image_layers and text_layers"):
     train_and_evaluate(config, str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
+
+
+def test_linear_baseline_separates_separable_data_and_ignores_unlabelled_rows():
+  from xmjax.train.experiments import retrieval_common
+  rng = np.random.default_rng(0)
+  labels = np.arange(60) % 3
+  x = (rng.normal(size=(60, 4)) + 4 * np.eye(3, 4)[labels]).astype(np.float32)
+  l2 = (1e-4, 1e-2)
+  w, b = retrieval_common.fit_logistic(x, labels, l2, num_classes=3)
+  assert w.shape == (2, 4, 3) and b.shape == (2, 3)
+  assert (np.argmax(x @ np.asarray(w[0]) + np.asarray(b[0]), 1) == labels).all()
+  assert np.abs(w[1]).sum() < np.abs(w[0]).sum()          # stronger L2, smaller weights
+  # Unlabelled rows (label -1) with arbitrary features leave the fit unchanged.
+  noise = rng.normal(size=(20, 4)).astype(np.float32) * 100
+  w2, b2 = retrieval_common.fit_logistic(np.concatenate([x, noise]),
+                                         np.concatenate([labels, -np.ones(20, int)]), l2,
+                                         num_classes=3)
+  np.testing.assert_allclose(np.asarray(w2), np.asarray(w), rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(np.asarray(b2), np.asarray(b), rtol=1e-4, atol=1e-5)

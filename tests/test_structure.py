@@ -107,3 +107,20 @@ def test_every_shipped_config_is_in_range_and_a_bad_value_names_its_field():
     node[last] = value
     with pytest.raises(InputError, match=match):
       ranges.check(config, config.experiment)
+
+
+def test_models_are_built_from_their_config_section_by_matching_names():
+  from conftest import load_config
+  from xmjax.models import DRSL, DSAE, RRNet, from_config
+  config = load_config("drsl_mfeat")
+  config.model.image_layers = [64, 32]                  # a list, as a command line may give
+  drsl = from_config(DRSL, config.model, block_size=7)
+  assert drsl.image_layers == (64, 32) and drsl.fusion == config.model.fusion
+  assert drsl.block_size == 7                           # given wins over the section
+  sdml = from_config(DSAE, load_config("sdml_mfeat").model, input_dim=5)
+  assert (sdml.input_dim, sdml.code_dim, sdml.normalize_decoder) == (5, 512, True)
+  rrnet_section = load_config("rrnet_digits").rrnet     # k1, num_steps, ... are not RRNet's
+  rrnet = from_config(RRNet, rrnet_section, fixed_degree=False)
+  assert (rrnet.latent, rrnet.hidden, rrnet.units) == (
+      rrnet_section.latent, rrnet_section.hidden, rrnet_section.units)
+  assert rrnet.name is None

@@ -54,6 +54,10 @@ class CrossModalGraph(NamedTuple):
   inter_mask: jax.Array
   node1_mask: jax.Array
 
+  # The fields whose arrays run over edges (split over devices when a graph's
+  # edges are sharded); the others run over nodes.
+  EDGE_FIELDS = ("intra1", "intra2", "inter", "inter_targets", "inter_mask")
+
   @property
   def num_candidates(self) -> int:
     """K: inter edges per modality-1 node (the fixed layout)."""

@@ -1,5 +1,6 @@
 """Models composed from `xmjax.nn` blocks, each with its loss."""
 
+from xmjax.models.build import from_config
 from xmjax.models.cnn import DigitsCNN, make_baseline
 from xmjax.models.drsl import DRSL, FNN, drsl_loss, similarity_targets
 from xmjax.models.racg import RACG, CaptionNodes, ImageNodes, dependency_adjacency, triplet_loss
@@ -10,5 +11,5 @@ from xmjax.models.rrnet import (RRNet, bce_loss, classification_metrics, fixed_l
 
 __all__ = ["CaptionNodes", "DRSL", "DSAE", "DigitsCNN", "FNN", "ImageNodes", "RACG", "RRNet",
            "bce_loss", "classification_metrics", "dependency_adjacency", "drsl_loss",
-           "fixed_layouts", "make_baseline", "orthogonal_projection", "parse_units",
+           "fixed_layouts", "from_config", "make_baseline", "orthogonal_projection", "parse_units",
            "predict_classes", "pytorch_dense_init", "sdml_loss", "sdml_loss_terms", "similarity_targets", "triplet_loss"]

@@ -158,13 +158,16 @@ class RACG(nn.Module):
     return CaptionNodes(h, mask, link & mask, degree,
                         *self._per_item(h, adjacency, self.text_maps))
 
-  def _pair_score(self, image: ImageNodes, caption: CaptionNodes) -> jax.Array:
-    """S of one (image, caption) pair (eq. 8-20)."""
+  def _node_terms(self, image: ImageNodes, caption: CaptionNodes) -> dict:
+    """The three terms of eq. 9-11 at every region and word node of one pair,
+    each scaled as it enters the node: the intra-modal message, the
+    cross-modal message (zero without the cross graph) and the self term."""
     f32 = jnp.float32
     n_regions = image.mask.sum().astype(f32)
-    n_words = caption.mask.sum().astype(f32)
-    n = n_regions + n_words
-    region_message, word_message = image.message, caption.message
+    n = n_regions + caption.mask.sum().astype(f32)
+    message_scale = n * n if self.literal_scale else n
+    region_cross = jnp.zeros_like(image.message)
+    word_cross = jnp.zeros_like(caption.message)
     region_degree = jnp.broadcast_to(n_regions, image.mask.shape)
     word_degree = caption.degree
     if self.cross_graph:
@@ -172,17 +175,40 @@ class RACG(nn.Module):
                                 image.mask[:, None] & caption.link[None, :])
       to_regions = masked_softmax(caption.cross_head @ image.cross_tail.T,
                                   caption.link[:, None] & image.mask[None, :])
-      region_message = region_message + to_words.astype(caption.value.dtype) @ caption.value
-      word_message = word_message + to_regions.astype(image.value.dtype) @ image.value
+      region_cross = to_words.astype(caption.value.dtype) @ caption.value
+      word_cross = to_regions.astype(image.value.dtype) @ image.value
       region_degree = region_degree + caption.link.sum()
       word_degree = word_degree + n_regions * caption.link
-    message_scale = n * n if self.literal_scale else n
-    c_regions = l2_normalize(region_message / message_scale
-                             + (region_degree / n)[:, None] * image.self_term
-                             + self.gcn_bias)
-    c_words = l2_normalize(word_message / message_scale
-                           + (word_degree / n)[:, None] * caption.self_term
-                           + self.gcn_bias)
+    return {
+        "regions": (image.message / message_scale, region_cross / message_scale,
+                    (region_degree / n)[:, None] * image.self_term),
+        "words": (caption.message / message_scale, word_cross / message_scale,
+                  (word_degree / n)[:, None] * caption.self_term)}
+
+  def cross_message_share(self, images: ImageNodes, captions: CaptionNodes) -> dict:
+    """For pairs (images[i], captions[i]): at region nodes and at the words
+    linked to regions, the summed norm of the cross-modal message over the
+    summed norm of the self term (how much the cross graph moves a node),
+    one value per pair."""
+    def one(image, caption):
+      terms = self._node_terms(image, caption)
+      out = {}
+      for side, mask in (("regions", image.mask), ("words", caption.link)):
+        _, cross, self_term = terms[side]
+        norm = lambda x: jnp.sum(jnp.where(mask, jnp.linalg.norm(x.astype(jnp.float32), axis=-1),
+                                           0.0))
+        out[side] = norm(cross) / jnp.maximum(norm(self_term), 1e-12)
+      return out
+    return jax.vmap(one)(images, captions)
+
+  def _pair_score(self, image: ImageNodes, caption: CaptionNodes) -> jax.Array:
+    """S of one (image, caption) pair (eq. 8-20)."""
+    f32 = jnp.float32
+    n_regions = image.mask.sum().astype(f32)
+    n_words = caption.mask.sum().astype(f32)
+    terms = self._node_terms(image, caption)
+    c_regions = l2_normalize(sum(terms["regions"]) + self.gcn_bias)
+    c_words = l2_normalize(sum(terms["words"]) + self.gcn_bias)
     nodes = jnp.concatenate([c_regions, c_words], axis=0)
     node_mask = jnp.concatenate([image.mask, caption.mask], axis=0)
 

@@ -43,7 +43,7 @@ class DSAE(nn.Module):
 
   The authors' decoder is the encoder's network class run from the code
   back to the input width, so its output is L2-normalised too
-  (`normalize_output`, default on); off gives a linear reconstruction.
+  (`normalize_decoder`, default on); off gives a linear reconstruction.
   `initializer`: "pytorch" (the authors' nn.Linear defaults) or "flax".
 
   Call: x (n, in) -> (h (n, d) unit rows, x_hat (n, in)).
@@ -51,7 +51,7 @@ class DSAE(nn.Module):
   input_dim: int
   hidden: Sequence[int] = (1024, 1024)
   code_dim: int = 512
-  normalize_output: bool = True
+  normalize_decoder: bool = True
   initializer: str = "pytorch"
   dtype: Any = None
 
@@ -83,7 +83,7 @@ class DSAE(nn.Module):
 
   def decode(self, h):
     x_hat = self._mlp(self.decoder, h)
-    return _l2_normalize(x_hat) if self.normalize_output else x_hat.astype(jnp.float32)
+    return _l2_normalize(x_hat) if self.normalize_decoder else x_hat.astype(jnp.float32)
 
   def __call__(self, x):
     h = self.encode(x)

@@ -94,21 +94,18 @@ def shard_rows_tree(tree, mesh: Mesh):
 
 
 def shard_graph_edges(graph, mesh: Mesh):
-  """An RR-Net graph with its edge arrays split over the mesh's data axis and
-  its node arrays replicated: each device holds E / D edges, and the GCN
+  """A graph (a NamedTuple naming its per-edge fields in EDGE_FIELDS, such
+  as CrossModalGraph) with its edge arrays split over the mesh's data axis
+  and its node arrays replicated: each device holds E / D edges, and the GCN
   step's per-node reductions (segment sums) are reduced across devices by
   XLA. Arrays whose length does not divide by the device count (a small
   label graph) stay replicated."""
-  from xmjax.graph.cross_modal import CrossModalGraph
   size = mesh.devices.size
 
   def place(x, per_edge: bool):
     spec = PartitionSpec(DATA_AXIS) if per_edge and x.shape[0] % size == 0 else PartitionSpec()
     return _put(x, NamedSharding(mesh, spec))
 
-  edge_sets = {name: jax.tree.map(lambda x: place(x, True), getattr(graph, name))
-               for name in ("intra1", "intra2", "inter")}
-  return CrossModalGraph(
-      nodes1=place(graph.nodes1, False), nodes2=place(graph.nodes2, False),
-      inter_targets=place(graph.inter_targets, True), inter_mask=place(graph.inter_mask, True),
-      node1_mask=place(graph.node1_mask, False), **edge_sets)
+  return graph._replace(**{
+      name: jax.tree.map(lambda x, per_edge=name in graph.EDGE_FIELDS: place(x, per_edge), value)
+      for name, value in graph._asdict().items()})

@@ -13,6 +13,7 @@ from xmjax import graph as graph_lib
 from xmjax.data import load_label_embeddings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss, classification_metrics, parse_units
+from xmjax.models.build import from_config
 from xmjax.train import optim, parallel
 from xmjax.train.runner import TrainingStage, compiled
 from xmjax.train.state import TrainState, compute_dtype, create_train_state
@@ -54,8 +55,7 @@ def class_node_features(rrnet_config, dataset: str, num_classes: int, seed: int)
 
 def make_rrnet(config) -> RRNet:
   r = config.rrnet
-  return RRNet(latent=r.latent, hidden=r.hidden, units=r.units, aggregation=r.aggregation,
-               fixed_degree=True, layer_norm=r.layer_norm, dtype=compute_dtype(config.dtype))
+  return from_config(RRNet, r, fixed_degree=True, dtype=compute_dtype(config.dtype))
 
 
 def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,

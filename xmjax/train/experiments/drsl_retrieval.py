@@ -22,6 +22,7 @@ import numpy as np
 from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.errors import InputError
+from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.train import optim, parallel, provenance
 from xmjax.train.batching import epoch_batch_rows
@@ -56,9 +57,7 @@ def make_model(config, data, image_role, text_role) -> DRSL:
   if m.fusion != "concat" and m.image_layers[-1] != m.text_layers[-1]:
     raise InputError(f"config.model.fusion: {m.fusion!r} needs image_layers and text_layers to "
                      f"end in the same width, got {m.image_layers[-1]} and {m.text_layers[-1]}")
-  return DRSL(image_layers=tuple(m.image_layers), text_layers=tuple(m.text_layers),
-              relation_hidden=m.relation_hidden, fusion=m.fusion, batch_norm=m.batch_norm,
-              block_size=m.block_size, dtype=compute_dtype(config.dtype))
+  return from_config(DRSL, m, dtype=compute_dtype(config.dtype))
 
 
 def drsl_train_step(state: BatchStatsTrainState, images, image_labels, texts, text_labels,

@@ -31,6 +31,7 @@ from xmjax.data import scan as scan_lib
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, Images, scenes_split
 from xmjax.data.text import NUM_POS, Captions, spacy_parser
 from xmjax.errors import InputError
+from xmjax.models.build import from_config
 from xmjax.models.racg import RACG, triplet_loss
 from xmjax.train import optim, parallel, provenance
 from xmjax.train.batching import epoch_batch_rows
@@ -122,12 +123,8 @@ def image_arrays(images: Images, rows) -> tuple:
 
 def make_model(config, vocab_size: int, cross_graph: bool = True) -> RACG:
   m = config.model
-  return RACG(vocab_size=vocab_size, num_pos=NUM_POS, joint_dim=m.joint_dim,
-              position_dim=m.position_dim, word_dim=m.word_dim, pos_dim=m.pos_dim,
-              num_heads=m.num_heads, temperature=m.temperature, cross_graph=cross_graph,
-              use_positions=m.use_positions, literal_scale=m.literal_scale,
-              image_block=m.image_block,
-              dtype=compute_dtype(config.dtype))
+  return from_config(RACG, m, vocab_size=vocab_size, num_pos=NUM_POS, cross_graph=cross_graph,
+                     dtype=compute_dtype(config.dtype))
 
 
 def train_step(state: TrainState, images, captions, image_ids, *, margin, aux_weight, beta,
@@ -184,6 +181,35 @@ def evaluate(config, model, params, images: Images, captions: Captions) -> np.nd
         params, image_inputs, caption_arrays(captions, columns))
     sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
   return sims
+
+
+def matched_cross_shares(params, images, captions, *, model: RACG):
+  """Per (caption, its own image) pair: the cross-message share at region
+  and word nodes (RACG.cross_message_share)."""
+  variables = {"params": params}
+  image_nodes = model.apply(variables, *images, method=RACG.encode_images)
+  caption_nodes = model.apply(variables, *captions, method=RACG.encode_captions)
+  return model.apply(variables, image_nodes, caption_nodes, method=RACG.cross_message_share)
+
+
+def cross_share_results(config, model, params, images: Images, captions: Captions,
+                        prefix: str, block: int = 250) -> dict[str, float]:
+  """How much the cross graph moves the nodes of matching pairs: the mean
+  over test captions of `prefix/cross_share_regions` and
+  `prefix/cross_share_words` (cross-modal message norm over self-term norm,
+  RACG.cross_message_share). Blocks of captions, the last one padded by
+  repeating its final row, so one program serves them all."""
+  n = len(captions)
+  block = min(block, n)
+  totals = {"regions": 0.0, "words": 0.0}
+  for start in range(0, n, block):
+    rows = np.minimum(np.arange(start, start + block), n - 1)
+    shares = compiled(matched_cross_shares, model=model)(
+        params, image_arrays(images, captions.image_index[rows]), caption_arrays(captions, rows))
+    real = min(block, n - start)
+    for side in totals:
+      totals[side] += float(np.asarray(shares[side])[:real].sum())
+  return {f"{prefix}/cross_share_{side}": total / n for side, total in totals.items()}
 
 
 def retrieval_results(config, sims: np.ndarray, prefix: str) -> dict[str, float]:
@@ -258,7 +284,9 @@ def train(run: Run, data) -> dict[str, Any]:
 
 def results(run: Run, data, states) -> dict[str, Any]:
   """R@K (and re-ranked, COCO 1K) of every variant; each similarity matrix
-  is saved for ensembles."""
+  is saved for ensembles. Diagnostics of the model with the cross graph:
+  its cross-message shares, and R@K with its cross graph switched off at
+  test time, same weights (`racg_cross_off/`)."""
   config = run.config
   out = {"text_graph": "dependency parse" if data["info"]["parsed"] else "chain (no parser)",
          "unknown_tokens": data["info"]["unknown_tokens"]}
@@ -269,6 +297,13 @@ def results(run: Run, data, states) -> dict[str, Any]:
     if parallel.is_primary():
       np.save(run.path(prefix, "similarity.npy"), sims)
     out.update(retrieval_results(config, sims, prefix))
+  params = states["racg"].params
+  with run.timed("diagnostics"):
+    out.update(cross_share_results(config, make_model(config, data["vocab_size"], True), params,
+                                   images, captions, "racg"))
+    cross_off = make_model(config, data["vocab_size"], False)
+    out.update(retrieval_results(config, evaluate(config, cross_off, params, images, captions),
+                                 "racg_cross_off"))
   return out
 
 

@@ -39,6 +39,7 @@ from xmjax.data import ratings as ratings_lib
 from xmjax.data.synthetic import RATING_GRID, make_social_ratings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss
+from xmjax.models.build import from_config
 from xmjax.train import optim, provenance
 from xmjax.train.batching import epoch_batch_rows
 from xmjax.train.rrnet_stage import check_units
@@ -235,9 +236,7 @@ class Problem:
 
   def initial_state(self, split: int) -> TrainState:
     r = self.config.rrnet
-    model = RRNet(latent=r.latent, hidden=r.hidden, units=r.units, aggregation=r.aggregation,
-                  fixed_degree=False, layer_norm=r.layer_norm,
-                  dtype=compute_dtype(self.config.dtype))
+    model = from_config(RRNet, r, fixed_degree=False, dtype=compute_dtype(self.config.dtype))
     graph = self.graph
     if self.minibatch:
       graph = _with_inter_edges(graph, jnp.zeros((1,), jnp.int32), self.users, self.items)

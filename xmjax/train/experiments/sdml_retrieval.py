@@ -28,6 +28,7 @@ import optax
 from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.errors import InputError
+from xmjax.models.build import from_config
 from xmjax.models.sdml import DSAE, orthogonal_projection, sdml_loss_terms
 from xmjax.train import parallel, provenance
 from xmjax.train.batching import epoch_batch_rows
@@ -103,10 +104,8 @@ def learning_rates(config, modalities) -> dict[str, float]:
 
 
 def make_networks(config, dims: dict[str, int]) -> dict[str, DSAE]:
-  m = config.model
-  return {name: DSAE(input_dim=d, hidden=tuple(m.hidden), code_dim=m.code_dim,
-                     normalize_output=m.normalize_decoder, initializer=m.initializer,
-                     dtype=compute_dtype(config.dtype)) for name, d in dims.items()}
+  return {name: from_config(DSAE, config.model, input_dim=d, dtype=compute_dtype(config.dtype))
+          for name, d in dims.items()}
 
 
 def make_optimizer(config, lr: float, num_steps: int):
