@@ -215,6 +215,8 @@ def test_recall_and_reranking_equal_brute_force():
   assert r["i2t_r5"] == 100 * np.mean(expected[0] < 5)
   assert r["rsum"] == pytest.approx(sum(r[f"{m}_r{k}"] for m in ("i2t", "t2i") for k in (1, 5, 10)))
   assert r["t2i_medr"] == np.floor(np.median(expected[1])) + 1
+  assert r["i2t_meanr"] == pytest.approx(np.mean(expected[0]) + 1)
+  assert r["t2i_meanr"] == pytest.approx(np.mean(expected[1]) + 1)
   reranked = metrics.rerank_i2t(sims, k1=15)
   for i in (0, 7, 29):
     top = np.argsort(-sims[i], kind="stable")

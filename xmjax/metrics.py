@@ -258,12 +258,15 @@ def retrieval_ranks(similarity: np.ndarray, captions_per_image: int = 5,
 
 
 def recall_from_ranks(i2t: np.ndarray, t2i: np.ndarray) -> dict[str, float]:
-  """R@1/5/10 in percent, rsum, mR = rsum / 6, medr = floor(median rank) + 1."""
+  """R@1/5/10 in percent, rsum, mR = rsum / 6, medr = floor(median rank) + 1
+  and meanr = mean rank + 1 per direction (1-based ranks, as SCAN's
+  evaluation.py reports them)."""
   out = {}
   for name, ranks in (("i2t", i2t), ("t2i", t2i)):
     for k in (1, 5, 10):
       out[f"{name}_r{k}"] = float(100.0 * np.mean(ranks < k))
     out[f"{name}_medr"] = float(np.floor(np.median(ranks)) + 1)
+    out[f"{name}_meanr"] = float(np.mean(ranks) + 1)
   out["rsum"] = sum(out[f"{n}_r{k}"] for n in ("i2t", "t2i") for k in (1, 5, 10))
   out["mr"] = out["rsum"] / 6
   return out
