@@ -58,6 +58,25 @@ def test_cifar_smoke_run_writes_both_accuracies(tmp_path):
   assert saved["data"]["fake_examples"] == 64
 
 
+def test_mfeat_config_runs_on_feature_vectors_with_an_mlp_baseline(tmp_path):
+  """The second real data set: UCI Multiple Features as instances (two views
+  here, concatenated), an MLP baseline, RR-Net on its features."""
+  config = set_fields(load_config("rrnet_mfeat"), **{
+      "data.views": "pix,fou", "baseline.num_epochs": 4, "rrnet.num_steps": 150,
+      "log_every": 20})
+  results = train_and_evaluate(config, str(tmp_path))
+  assert results["baseline/test_accuracy"] > 0.8 and results["rrnet/test_accuracy"] > 0.8
+  with np.load(tmp_path / "baseline" / "outputs.npz") as f:
+    assert f["test_features"].shape == (400, feature_dim("mlp"))     # 20% of 2000
+  for field, value, match in [
+      ("baseline.arch", "digits_cnn", r"config\.baseline\.arch: data\.name 'mfeat' holds feature"),
+      ("baseline.crop_padding", 1, r"config\.baseline\.crop_padding / flip"),
+      ("data.views", "pix,sound", r"config\.data\.views: \['sound'\] not in")]:
+    with pytest.raises(InputError, match=match):
+      train_and_evaluate(set_fields(load_config("rrnet_mfeat"), **{field: value}),
+                         str(tmp_path / "bad"))
+
+
 @pytest.mark.parametrize("arch,width,features", [
     ("resnet18", 1.0, 512), ("resnet50", 1.0, 2048), ("mobilenet_v2", 1.0, 1280),
     ("resnet50", 0.25, 512)])

@@ -149,3 +149,13 @@ def test_seeds_give_mean_std_and_paired_comparisons(toy, tmp_path):
   assert "varying config.seed, config.data.split_seed" in table and "least_squares/test_mse" in table
   with pytest.raises(InputError, match=r"--seeds: need at least two different seeds"):
     run_seeds(toy(), str(tmp_path / "one"), [3, 3])
+
+
+def test_paired_sign_test_leaves_out_float32_ties():
+  """0.99 from a device (float32) against 0.99 from NumPy is a tie, not a win."""
+  from xmjax.train.sweep import paired_comparisons
+  per_seed = [{"rrnet/acc": float(np.float32(a)), "baseline/acc": b}
+              for a, b in [(0.99, 0.99), (0.9925, 0.99), (0.99, 0.9875), (0.9875, 0.99)]]
+  paired = paired_comparisons(per_seed, "rrnet/acc")["baseline/acc"]
+  assert (paired["above"], paired["below"]) == (2, 1)
+  assert paired["sign_test_p"] == pytest.approx(1.0)        # 2 of 3 untied seeds

@@ -25,7 +25,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")  # xmjax.train.optim.SCHEDULES
 AGGREGATIONS = ("mean", "sum", "max")                        # xmjax.nn.aggregation.REDUCTIONS
 # xmjax.models.cnn.BASELINES:
-BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2")
+BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2", "mlp")
 FUSIONS = ("concat", "add", "sub", "mul")                    # xmjax.nn.relation.FUSIONS
 DTYPES = ("bfloat16", "float32")                             # xmjax.train.state.DTYPES
 SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS

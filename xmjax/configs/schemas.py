@@ -63,8 +63,12 @@ def _rrnet_classification() -> ml_collections.ConfigDict:
   c = run_header("rrnet_classification", "rrnet_classification")
   c.mesh = mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
-      name="optdigits",        # the shipped UCI 8x8 digits, or "cifar10" / "cifar100" (TFDS)
-      path="",                 # optdigits: "" = the shipped file
+      # The shipped UCI 8x8 digits, the shipped UCI Multiple Features
+      # ("mfeat", feature vectors: use baseline.arch "mlp"), or "cifar10" /
+      # "cifar100" (TFDS).
+      name="optdigits",
+      path="",                 # optdigits, mfeat: "" = the shipped file
+      views="",                # mfeat: views concatenated as the instance features ("" = all six)
       data_dir="",             # TFDS sets: a prepared copy ("" = TFDS's default)
       # TFDS sets: > 0 replaces the files by this many generated examples of
       # the real shapes and label space per split (smoke tests, throughput).

@@ -1,6 +1,7 @@
-"""Image classification data for the RR-Net classification task: the shipped
-UCI digits or CIFAR-10/100 from TFDS, split into the parts the task trains
-and evaluates on, with the per-channel pixel statistics of the baseline rows."""
+"""Classification data for the RR-Net classification task: the shipped UCI
+digits, the shipped UCI Multiple Features (feature vectors) or CIFAR-10/100
+from TFDS, split into the parts the task trains and evaluates on, with the
+per-channel (per-feature) statistics of the baseline rows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 
-from xmjax.data.shipped import load_optdigits
+from xmjax.data.shipped import MFEAT_VIEWS, load_mfeat, load_optdigits
 from xmjax.data.splits import stratified_split
 from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
 from xmjax.errors import InputError
@@ -17,7 +18,19 @@ from xmjax.errors import InputError
 __all__ = ["DATASETS", "load_data"]
 
 
-DATASETS = ("optdigits",) + tuple(IMAGE_DATASETS)
+# The shipped sets, split by seeded stratified fractions (test_fraction);
+# the TFDS sets keep their official test split.
+SHIPPED = ("optdigits", "mfeat")
+DATASETS = SHIPPED + tuple(IMAGE_DATASETS)
+
+
+def _mfeat_features(d):
+  views = [v.strip() for v in d.views.split(",") if v.strip()] or list(MFEAT_VIEWS)
+  unknown = [v for v in views if v not in MFEAT_VIEWS]
+  if unknown:
+    raise InputError(f"config.data.views: {unknown} not in {list(MFEAT_VIEWS)}")
+  features, labels = load_mfeat(d.path or None, views)
+  return np.concatenate([features[v] for v in views], axis=1), labels
 
 
 def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -32,10 +45,11 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
   for field in ("fake_examples", "fake_test_examples"):
     if d[field] < 0:
       raise InputError(f"config.data.{field}: must be >= 0, got {d[field]}")
-  if d.name == "optdigits":
+  if d.name in SHIPPED:
     if not 0 < d.test_fraction < 1:
       raise InputError(f"config.data.test_fraction: must be in (0, 1), got {d.test_fraction}")
-    images, labels = load_optdigits(d.path or None)
+    images, labels = (load_optdigits(d.path or None) if d.name == "optdigits"
+                      else _mfeat_features(d))
     num_classes = 10
     fractions = {"baseline": 0.0, "test": d.test_fraction}
   else:
@@ -48,7 +62,7 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
   _check_fractions(d)
   if d.valid_fraction > 0:
     fractions["valid"] = d.valid_fraction
-  if d.name == "optdigits":
+  if d.name in SHIPPED:
     split = stratified_split(labels, fractions, d.split_seed)
   else:  # the official test split stays the test split
     num_train = len(train[1])
@@ -61,7 +75,7 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
   if d.name == "optdigits":  # already in [0, 1]
     data["pixel_mean"] = np.zeros((1,), np.float32)
     data["pixel_std"] = np.ones((1,), np.float32)
-  else:
+  else:  # per channel (images) or per feature (mfeat), baseline rows only
     pixels = data["baseline_images"].reshape(-1, images.shape[-1]).astype(np.float64)
     data["pixel_mean"] = pixels.mean(0).astype(np.float32)
     data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
@@ -71,7 +85,7 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def _check_fractions(d) -> None:
   if not 0 <= d.holdout_fraction < 1:
     raise InputError(f"config.data.holdout_fraction: must be in [0, 1), got {d.holdout_fraction}")
-  test_fraction = d.test_fraction if d.name == "optdigits" else 0.0
+  test_fraction = d.test_fraction if d.name in SHIPPED else 0.0
   if not 0 <= d.valid_fraction < 1 - test_fraction:
     raise InputError(f"config.data.valid_fraction: must be in [0, {1 - test_fraction:g}), got "
                      f"{d.valid_fraction}")

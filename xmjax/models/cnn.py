@@ -1,6 +1,7 @@
-"""CNN baselines that expose their penultimate features.
+"""CNN baselines (and an MLP for feature vectors) that expose their penultimate features.
 
-Every baseline is called as `model(images, train)` on (B, H, W, C) images and
+Every baseline is called as `model(images, train)` on (B, H, W, C) images
+(`mlp`: (B, d) feature vectors) and
 returns (logits (B, num_classes) float32, features (B, feature_dim) float32),
 so the RR-Net stage can build its graph on the features. The CIFAR variants
 of ResNet and MobileNetV2 use a 3x3 stride-1 stem and no max-pool (32x32
@@ -35,6 +36,22 @@ class DigitsCNN(nn.Module):
     features = nn.relu(nn.Dense(4 * channels, dtype=self.dtype)(x))
     logits = nn.Dense(self.num_classes, dtype=self.dtype)(features)
     return logits.astype(jnp.float32), features.astype(jnp.float32)
+
+
+class FeatureMLP(nn.Module):
+  """Two ReLU layers of 256 x width units over feature vectors (B, d) (the
+  baseline for data that comes as features, e.g. UCI Multiple Features)."""
+  num_classes: int = 10
+  width: float = 1.0
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, features: jax.Array, train: bool = False):
+    x = features.reshape(features.shape[0], -1).astype(self.dtype or jnp.float32)
+    for _ in range(2):
+      x = nn.relu(nn.Dense(_channels(256, self.width), dtype=self.dtype)(x))
+    logits = nn.Dense(self.num_classes, dtype=self.dtype)(x)
+    return logits.astype(jnp.float32), x.astype(jnp.float32)
 
 
 def _channels(base: int, width: float) -> int:
@@ -160,6 +177,7 @@ BASELINES = {
     "resnet18": functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), block=BasicBlock),
     "resnet50": functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), block=Bottleneck),
     "mobilenet_v2": MobileNetV2,
+    "mlp": FeatureMLP,
 }
 
 
@@ -171,5 +189,6 @@ def make_baseline(arch: str, num_classes: int, dtype=None, width: float = 1.0) -
 
 def feature_dim(arch: str, width: float = 1.0) -> int:
   """The penultimate width of a baseline, without building it."""
-  return {"digits_cnn": 4 * _channels(32, width), "resnet18": _channels(512, width),
+  return {"digits_cnn": 4 * _channels(32, width), "mlp": _channels(256, width),
+          "resnet18": _channels(512, width),
           "resnet50": 4 * _channels(512, width), "mobilenet_v2": _channels(1280, width)}[arch]

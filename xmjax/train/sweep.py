@@ -169,7 +169,12 @@ def paired_comparisons(per_seed: Sequence[dict], metric: str) -> dict[str, dict]
                                   [r[other] for r in per_seed]).pvalue)
     else:  # every seed the same difference: the t-test is undefined
       t_p = 1.0 if diff[0] == 0 else 0.0
-    above, below = int((diff > 0).sum()), int((diff < 0).sum())
+    # Metrics come as float32 from a device or float64 from NumPy (0.99 is
+    # 0.99000001 in float32): a difference within float32 resolution of the
+    # values is a tie, which the sign test leaves out.
+    scale = max(abs(r[metric]) for r in per_seed) or 1.0
+    resolved = np.where(np.abs(diff) > 1e-6 * scale, diff, 0.0)
+    above, below = int((resolved > 0).sum()), int((resolved < 0).sum())
     sign_p = float(stats.binomtest(above, above + below).pvalue) if above + below else 1.0
     out[other] = {"difference_mean": float(diff.mean()), "difference_std": std,
                   "differences": [float(d) for d in diff], "above": above, "below": below,

@@ -1,6 +1,7 @@
 """RR-Net on top of a CNN baseline for image classification (paper IV-B).
 
-Data: the shipped UCI digits (`data.name = "optdigits"`) or CIFAR-10/100 from
+Data: the shipped UCI digits (`data.name = "optdigits"`), the shipped UCI Multiple
+Features (`"mfeat"`, feature vectors for an MLP baseline) or CIFAR-10/100 from
 TFDS (`"cifar10"`, `"cifar100"`, official train/test splits, optionally
 `data.fake_examples` generated examples of the real shapes).
 
@@ -117,6 +118,13 @@ def build_graphs(config, outputs, data):
 def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """Validates the config and loads the data; touches no file."""
   check_units(config.rrnet)
+  if config.data.name == "mfeat":   # feature vectors: no image baseline, no image augmentation
+    if config.baseline.arch != "mlp":
+      raise InputError(f"config.baseline.arch: data.name 'mfeat' holds feature vectors; use "
+                       f"'mlp', not {config.baseline.arch!r}")
+    if config.baseline.crop_padding or config.baseline.flip:
+      raise InputError("config.baseline.crop_padding / flip: feature vectors (data.name "
+                       "'mfeat') cannot be cropped or flipped; set 0 / False")
   data = load_data(config)
   check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
                     len(data["test_labels"]), data["num_classes"],
