@@ -19,35 +19,18 @@ baseline 0.9880 ± 0.0033, RR-Net 0.9900 ± 0.0018; RR-Net minus baseline
 points), paired t p = 0.10, sign test p = 0.25: no claim beyond "not worse".
 """
 
-from xmjax.configs import schemas
+from xmjax.configs import sibling_config
+
+rrnet_digits = sibling_config(__file__, "rrnet_digits")
 
 
 def get_config():
-  config = schemas.rrnet_classification()
+  """rrnet_digits' baseline schedule and RR-Net, on feature vectors."""
+  config = rrnet_digits.get_config()
   config.name = "rrnet_mfeat"
-  config.seed = 0
   config.data.name = "mfeat"
   config.data.views = ""
-  config.data.split_seed = 0
-  config.data.test_fraction = 0.2
-  config.data.valid_fraction = 0.1
   config.baseline.arch = "mlp"
-  config.baseline.crop_padding = 0
+  config.baseline.crop_padding = 0   # feature vectors: no image augmentation
   config.baseline.flip = False
-  config.baseline.num_epochs = 20
-  config.baseline.batch_size = 64
-  config.baseline.optimizer.learning_rate = 0.05
-  config.baseline.optimizer.schedule = "cosine"
-  config.rrnet.k1 = 10
-  config.rrnet.k2 = 2
-  config.rrnet.num_candidates = 10
-  config.rrnet.units = "intra,inter,intra,inter,inter"
-  config.rrnet.latent = 32
-  config.rrnet.hidden = 32
-  config.rrnet.label_features = "random"
-  config.rrnet.label_dim = 64
-  config.rrnet.standardize_features = False
-  config.rrnet.num_steps = 300
-  config.rrnet.optimizer.name = "adam"
-  config.rrnet.optimizer.learning_rate = 1e-3
   return config
