@@ -28,6 +28,7 @@ def get_config():
   config.seed = 0
   config.log_every = 25
   config.data.name = "scenes"
+  config.data.scenes.kind = "relational"
   config.data.scenes.train_pairs = 400
   config.data.scenes.test_pairs = 50
   m = config.model
@@ -42,5 +43,6 @@ def get_config():
   t.num_epochs = 6
   t.checkpoint_every = 100
   t.ablation_no_cross = True
+  t.baselines = "vse,scan_t2i"
   t.optimizer.learning_rate = 1e-3
   return config

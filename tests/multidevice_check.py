@@ -31,7 +31,7 @@ configs = {
         "data.scenes.train_pairs": 16, "data.scenes.test_pairs": 4, "data.scenes.feature_dim": 16,
         "model.joint_dim": 32, "model.position_dim": 8, "model.word_dim": 16, "model.num_heads": 4,
         "model.image_block": 4, "train.batch_size": 16, "train.num_epochs": 1,
-        "train.ablation_no_cross": False}),
+        "train.ablation_no_cross": False, "train.baselines": ""}),
     "drsl": set_fields(load_config("drsl_mfeat"), **{"train.num_epochs": 1, "train.batch_size": 96}),
     "sdml": set_fields(load_config("sdml_mfeat"), **{
         "train.num_epochs": 1, "train.batch_size": 96, "data.modalities": "pix,fou,mor",

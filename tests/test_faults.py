@@ -17,7 +17,8 @@ from xmjax.train.loop import FAULT_ENV
 
 RRNET_ARGS = ["--config=configs/rrnet_digits.py", "--config.baseline.num_epochs=4",
               "--config.baseline.checkpoint_every=20", "--config.rrnet.num_steps=100",
-              "--config.rrnet.checkpoint_every=20", "--config.log_every=10"]
+              "--config.rrnet.checkpoint_every=20", "--config.log_every=10",
+              "--config.rrnet.ablations="]
 DRSL_ARGS = ["--config=configs/drsl_mfeat.py", "--config.train.num_epochs=2",
              "--config.train.checkpoint_every=5", "--config.log_every=5"]
 
@@ -192,7 +193,7 @@ def test_provenance_cli_stops_with_status_2_naming_the_fields_and_keeps_old_resu
   args = ["--config=configs/rrnet_digits.py", "--config.baseline.num_epochs=4",
           "--config.baseline.checkpoint_every=20", "--config.rrnet.num_steps=50",
           "--config.rrnet.checkpoint_every=20", "--config.log_every=10",
-          "--config.rrnet.num_candidates=3"]
+          "--config.rrnet.ablations=", "--config.rrnet.num_candidates=3"]
   second = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), *args,
                            f"--workdir={workdir}"], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)

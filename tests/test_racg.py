@@ -2,13 +2,16 @@
 literally, the loss, R@K and re-ranking against brute force, the SCAN loader
 and its bad input, and the experiment end to end."""
 
+import json
 import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
 import pytest
 
-from conftest import load_config, set_fields
+from conftest import ROOT, load_config, set_fields
 from scan_files import write_scan_dir
 from xmjax import InputError
 from xmjax import metrics
@@ -17,7 +20,6 @@ from xmjax.data.scenes import scenes_split
 from xmjax.data.text import NUM_POS
 from xmjax.models.racg import RACG, triplet_loss
 from xmjax.train import train_and_evaluate
-from xmjax.train.experiments import racg_retrieval
 
 
 def tiny_model(vocab_size, **kw):
@@ -107,6 +109,43 @@ def test_factored_scores_equal_the_equations_written_out(tiny_batch, cross, lite
         np.asarray(captions.h[t], np.float64), args[2][i], np.asarray(captions.mask[t]),
         np.asarray(captions.link[t]), args[5][t], cross=cross, literal_scale=literal_scale)
     np.testing.assert_allclose(scores[i, t], expected, rtol=1e-4, atol=1e-5)
+
+
+def written_out_baseline(scorer, h_r, h_w):
+  """VSE: cos of the mean nodes. SCAN t2i (AVG): per word, attention over the
+  regions from leaky-ReLU cosines l2-normalised over the words, lambda 9;
+  the mean over words of cos(word, attended regions)."""
+  cos = lambda a, b: a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+  if scorer == "vse":
+    return cos(h_r.mean(0), h_w.mean(0))
+  sims = np.array([[cos(w, r) for r in h_r] for w in h_w])
+  sims = np.where(sims > 0, sims, 0.1 * sims)
+  sims = sims / np.sqrt((sims ** 2).sum(0, keepdims=True))
+  relevance = []
+  for i, w in enumerate(h_w):
+    e = np.exp(9.0 * sims[i] - (9.0 * sims[i]).max())
+    relevance.append(cos(w, (e / e.sum()) @ h_r))
+  return np.mean(relevance)
+
+
+@pytest.mark.parametrize("scorer", ["vse", "scan_t2i"])
+def test_baseline_scorers_equal_their_equations_written_out(tiny_batch, scorer):
+  """The baselines on RACG's node encoders (regions with padding, captions
+  of several lengths) against their definitions over the real nodes."""
+  args, vocab_size = tiny_batch
+  model = tiny_model(vocab_size, scorer=scorer)
+  variables = model.init(jax.random.key(1), *args)
+  scores = np.asarray(model.apply(variables, *args))
+  images = model.apply(variables, *args[:3], method=RACG.encode_images)
+  captions = model.apply(variables, *args[3:], method=RACG.encode_captions)
+  assert not args[2].all()   # some padding regions
+  for i, t in [(0, 0), (1, 4), (5, 2), (3, 3)]:
+    h_r = np.asarray(images.h[i], np.float64)[np.asarray(args[2][i])]
+    h_w = np.asarray(captions.h[t], np.float64)[np.asarray(captions.mask[t])]
+    np.testing.assert_allclose(scores[i, t], written_out_baseline(scorer, h_r, h_w),
+                               rtol=1e-4, atol=1e-5)
+  grads = jax.grad(lambda p: model.apply({"params": p}, *args).sum())(variables["params"])
+  assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
 
 
 def literal_cross_share(params, h_r, h_w, region_mask, word_mask, link, heads,
@@ -231,6 +270,110 @@ def test_recall_and_reranking_equal_brute_force():
   assert coco["1k_rsum"] == coco["5k_rsum"] == 600.0
 
 
+def caption_holds(words, objects):
+  """Whether 'a [size] colour shape REL a [size] colour shape' is true of
+  the objects, checked symbolically (each phrase must name one object)."""
+  from xmjax.data.scenes import COLOURS, SHAPES, SIZES
+  at = next(k for k, w in enumerate(words) if w in ("left", "right", "above", "below"))
+  rel = words[at]
+  first, second = words[:at], words[at + (2 if rel in ("left", "right") else 1):]
+
+  def find(phrase):
+    found = [o for o in objects if COLOURS[o["colour"]] == phrase[-2]
+             and SHAPES[o["shape"]] == phrase[-1]
+             and (len(phrase) == 3 or SIZES[o["size"]] == phrase[1])]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+  a, b = find(first), find(second)
+  if a is None or b is None:
+    return False
+  centre = lambda o: (o["box"][:2] + o["box"][2:]) / 2
+  dx, dy = centre(a) - centre(b)
+  actual = ("left" if dx < 0 else "right") if abs(dx) >= abs(dy) else ("above" if dy < 0 else "below")
+  return actual == rel
+
+
+def test_relational_scenes_are_minimal_pairs_that_need_relations():
+  """Every caption is true of its image and false of its sibling; spatial
+  siblings keep every object but one in place (the named target's absolute
+  position included); a shape always repeats in an image; both contrasts occur."""
+  from xmjax.data.scenes import CONTRASTS, make_scenes
+  images, words, _, _, objects = make_scenes(60, kind="relational", seed=5, with_objects=True)
+  assert set(images.contrast) == {0, 1}
+  assert (images.contrast[0::2] == images.contrast[1::2]).all()
+  for image in range(len(images)):
+    shapes = [o["shape"] for o in objects[image]]
+    assert len(set(shapes)) < len(shapes)
+    sibling = image ^ 1
+    for caption in range(5 * image, 5 * image + 5):
+      assert caption_holds(words[caption], objects[image]), (image, words[caption])
+      assert not caption_holds(words[caption], objects[sibling]), (image, words[caption])
+    moved = [k for k, (a, b) in enumerate(zip(objects[image], objects[sibling]))
+             if not np.array_equal(a["box"], b["box"])]
+    recoloured = [k for k, (a, b) in enumerate(zip(objects[image], objects[sibling]))
+                  if a["colour"] != b["colour"]]
+    if CONTRASTS[images.contrast[image]] == "spatial":
+      assert moved == [1] and recoloured == []
+    else:
+      assert moved == [] and recoloured == [0, 1]
+  # The old kind is kept as it was: some of its captions hold for the sibling too.
+  images, words, _, _, objects = make_scenes(60, kind="swap", seed=5, with_objects=True)
+  assert any(caption_holds(words[c], objects[(c // 5) ^ 1]) for c in range(len(words)))
+
+
+def test_minimal_pair_accuracy_counts_wins_over_the_sibling():
+  contrast = np.array([0, 0, 1, 1])
+  sims = np.zeros((4, 20))
+  for image in range(4):
+    sims[image, 5 * image:5 * image + 5] = 1.0           # own captions above all others
+  sims[1, 0] = 1.0     # caption 0 ties between images 0 and 1: half a win, for
+  #                      t2i (1 of 10 captions) and i2t (image 1: 5 of 25 comparisons)
+  sims[2, 15:20] = 2.0  # image 2 prefers its sibling's captions: all 25 of its i2t
+  #                       comparisons lost, and captions 15-19 prefer image 2 (t2i lost)
+  sims[3, 10] = 5.0     # caption 10 prefers image 3: t2i lost, and 5 of image 3's 25
+  out = metrics.minimal_pair_accuracy(sims, contrast)
+  assert out["minimal_pair_t2i_colour"] == pytest.approx(100 * 9.5 / 10)
+  assert out["minimal_pair_i2t_colour"] == pytest.approx(100 * (1 + 22.5 / 25) / 2)
+  assert out["minimal_pair_t2i_spatial"] == pytest.approx(100 * 4 / 10)
+  assert out["minimal_pair_i2t_spatial"] == pytest.approx(100 * (0 + 20 / 25) / 2)
+  assert out["minimal_pair_spatial"] == pytest.approx((40 + 40) / 2)
+
+
+def brute_reranked_i2t(sims, k1):
+  """Each image's top-k1 texts reordered by the image's rank in each text's
+  own ranking of the images given (the paper's III-F), written out."""
+  ranks = []
+  for i, row in enumerate(sims):
+    top = list(np.argsort(-row, kind="stable"))
+    position = [int(np.flatnonzero(np.argsort(-sims[:, j], kind="stable") == i)[0])
+                for j in top[:k1]]
+    order = [top[:k1][p] for p in np.argsort(position, kind="stable")] + top[k1:]
+    ranks.append(min(order.index(c) for c in range(5 * i, 5 * i + 5)))
+  return np.array(ranks)
+
+
+def test_1k_reranking_is_within_each_fold():
+  """The paper's re-ranked 1K columns: each fold's texts re-ranked among that
+  fold's images only, then R@K averaged over folds; t2i is not re-ranked."""
+  rng = np.random.default_rng(1)
+  sims = np.round(rng.standard_normal((24, 120)), 1)    # 3 folds of 8 images, with ties
+  coco = metrics.coco_recall(sims, fold_images=8, rerank_k1=6)
+  folds = []
+  for f in range(3):
+    block = sims[8 * f:8 * f + 8, 40 * f:40 * f + 40]
+    folds.append(metrics.recall_from_ranks(brute_reranked_i2t(block, 6), brute_ranks(block)[1]))
+  for key in ("i2t_r1", "i2t_r5", "i2t_r10", "i2t_meanr", "t2i_r1", "rsum"):
+    assert coco[f"1k_{key}"] == pytest.approx(np.mean([r[key] for r in folds]))
+  whole = metrics.recall_from_ranks(brute_reranked_i2t(sims, 6), brute_ranks(sims)[1])
+  assert coco["5k_rsum"] == pytest.approx(whole["rsum"])
+  # Re-ranking among all images and then cutting out the folds is another protocol.
+  everywhere = metrics.rerank_i2t(sims, 6)
+  cut = [metrics.retrieval_ranks(everywhere[8 * f:8 * f + 8, 40 * f:40 * f + 40])[0]
+         for f in range(3)]
+  assert coco["1k_i2t_meanr"] != pytest.approx(np.mean([c.mean() + 1 for c in cut]))
+
+
 # ---------------------------------------------------------------------------
 # SCAN layout
 
@@ -257,13 +400,43 @@ def test_flickr30k_config_runs_on_the_scan_layout_and_ensembles(tmp_path):
   sims = np.load(tmp_path / "run" / "racg" / "similarity.npy")
   assert sims.shape == (8, 40)
   assert results["racg/rsum"] == pytest.approx(metrics.recall_at_k(sims)["rsum"])
-  # Ensemble ("*" rows): the mean of two runs' similarity matrices.
-  other = tmp_path / "other" / "racg"
-  other.mkdir(parents=True)
-  np.save(other / "similarity.npy", -sims)
-  config = tiny_scan_config(directory)
-  ensemble = racg_retrieval.ensemble_results(config, [str(tmp_path / "run"), str(tmp_path / "other")])
-  assert ensemble["racg_ensemble/rsum"] == pytest.approx(metrics.recall_at_k(0 * sims)["rsum"])
+  # Ensemble ("*" rows): a dense-text-graph run, then the README's command
+  # averaging the two runs' similarity matrices.
+  dense_config = tiny_scan_config(directory)
+  dense_config.model.text_graph = "dense"
+  assert load_config("racg_flickr30k_dense").model.text_graph == "dense"
+  dense = train_and_evaluate(dense_config, str(tmp_path / "dense"))
+  assert dense["text_graph"] == "dense (every word pair)"
+  dense_sims = np.load(tmp_path / "dense" / "racg" / "similarity.npy")
+  assert not np.allclose(dense_sims, sims)
+  out = subprocess.run([sys.executable, "launch/eval.py", f"--workdir={tmp_path / 'run'}",
+                        f"--ensemble_with={tmp_path / 'dense'}"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  ensemble = json.loads((tmp_path / "run" / "ensemble_results.json").read_text())
+  assert ensemble["racg_ensemble/rsum"] == pytest.approx(
+      metrics.recall_at_k((sims + dense_sims) / 2)["rsum"])
+
+
+def test_scenes_config_writes_minimal_pairs_for_the_four_models(tmp_path):
+  """configs/racg_scenes.py (shrunk): RACG, RACG without the cross graph and
+  the VSE and SCAN t2i baselines in one run, each with R@K and the minimal
+  pairs per contrast, plus the cross-off diagnostics."""
+  config = set_fields(load_config("racg_scenes"), **{
+      "data.scenes.train_pairs": 12, "data.scenes.test_pairs": 4, "data.scenes.feature_dim": 16,
+      "model.joint_dim": 32, "model.position_dim": 8, "model.word_dim": 16, "model.num_heads": 4,
+      "model.image_block": 4, "train.batch_size": 20, "train.num_epochs": 1})
+  assert config.data.scenes.kind == "relational"
+  results = train_and_evaluate(config, str(tmp_path))
+  for prefix in ("racg", "racg_no_cross", "vse", "scan_t2i", "racg_cross_off"):
+    assert 0 <= results[f"{prefix}/rsum"] <= 600
+    for contrast in ("colour", "spatial"):
+      value = results[f"{prefix}/minimal_pair_{contrast}"]
+      assert 0 <= value <= 100 and value == pytest.approx(
+          (results[f"{prefix}/minimal_pair_t2i_{contrast}"]
+           + results[f"{prefix}/minimal_pair_i2t_{contrast}"]) / 2)
+  sims = np.load(tmp_path / "scan_t2i" / "similarity.npy")
+  assert np.isfinite(sims).all()
 
 
 def test_scan_captions_with_unknown_words_are_counted(tmp_path, caplog):

@@ -218,3 +218,57 @@ def test_whole_model_equals_the_equations_written_out(units):
   np.testing.assert_allclose(np.asarray(model.apply({"params": params}, shuffled)),
                              rrnet_reference(params, shuffled, parse_units(units)),
                              rtol=2e-4, atol=2e-5)
+
+
+# ---------------------------------------------------------------------------
+# The ablations' pieces (xmjax.train.rrnet_ablations)
+
+
+def test_without_the_instance_graph_an_instance_hears_no_other_instance():
+  """The no_instance_graph ablation: with self-loops for the kNN edges, an
+  instance's candidate logits after "intra,inter" do not move when another
+  instance's features do; with the kNN edges they do (its neighbour)."""
+  from xmjax.train.rrnet_ablations import self_loops
+  graph, _ = _problem(seed=2)
+  loops = graph._replace(intra1=self_loops(graph.intra1, graph.nodes1.shape[0]))
+  assert (loops.intra1.senders == loops.intra1.receivers).all()
+  assert loops.intra1.senders.shape == graph.intra1.senders.shape
+  model = RRNet(latent=8, hidden=8, units="intra,inter")
+  params = model.init(jax.random.key(0), graph)
+  kk = graph.num_candidates
+  i = 0
+  j = int(graph.intra1.receivers[graph.intra1.senders == i][0])   # a kNN neighbour of i
+  moved = lambda g: g._replace(nodes1=g.nodes1.at[j].add(3.0))
+  for g, should_move in ((graph, True), (loops, False)):
+    before = model.apply(params, g)[i * kk:(i + 1) * kk]
+    after = model.apply(params, moved(g))[i * kk:(i + 1) * kk]
+    assert bool(jnp.abs(after - before).max() > 1e-4) == should_move
+
+
+def test_candidate_mlp_is_an_mlp_on_the_concatenated_candidate():
+  """The graph-free re-ranker: every parameter random, one logit per inter
+  edge equal to a NumPy MLP on [instance || label || score]; its parameter
+  count is the one `width_for` matches to RR-Net's."""
+  from xmjax.models import CandidateMLP
+  from xmjax.train.rrnet_ablations import edge_scores
+  graph, _ = _problem(seed=3)
+  probs = np.random.default_rng(0).random((37, 6)).astype(np.float32)
+  padded = G.pad_cross_modal_graph(graph, 40, 7)
+  scores = edge_scores(padded, probs)
+  e = graph.inter.senders.shape[0]
+  np.testing.assert_array_equal(scores[:e], probs[graph.inter.senders, graph.inter.receivers])
+  assert (scores[e:] == 0).all()
+  model = CandidateMLP(width=7, depth=2)
+  params = model.init(jax.random.key(0), padded, scores)
+  params = jax.tree.map(lambda p: jax.random.normal(jax.random.key(p.size), p.shape), params)
+  count = sum(p.size for p in jax.tree.leaves(params))
+  assert count == CandidateMLP.num_params(7, 2, 9, 5)
+  assert CandidateMLP.width_for(count, 2, 9, 5) == 7
+  p = jax.tree.map(np.asarray, params["params"])
+  x = np.concatenate([np.asarray(padded.nodes1)[padded.inter.senders],
+                      np.asarray(padded.nodes2)[padded.inter.receivers],
+                      np.asarray(scores)[:, None]], axis=1)
+  h = np.maximum(x @ p["first"]["kernel"] + p["first"]["bias"], 0)
+  h = np.maximum(h @ p["rest"]["dense_0"]["kernel"] + p["rest"]["dense_0"]["bias"], 0)
+  expected = (h @ p["rest"]["dense_1"]["kernel"] + p["rest"]["dense_1"]["bias"])[:, 0]
+  np.testing.assert_allclose(model.apply(params, padded, scores), expected, rtol=2e-4, atol=2e-4)

@@ -60,18 +60,30 @@ def test_cifar_smoke_run_writes_both_accuracies(tmp_path):
 
 def test_mfeat_config_runs_on_feature_vectors_with_an_mlp_baseline(tmp_path):
   """The second real data set: UCI Multiple Features as instances (two views
-  here, concatenated), an MLP baseline, RR-Net on its features."""
+  here, concatenated), an MLP baseline, RR-Net on its features, and the
+  shipped ablations trained in the same run, each under its own prefix."""
   config = set_fields(load_config("rrnet_mfeat"), **{
-      "data.views": "pix,fou", "baseline.num_epochs": 4, "rrnet.num_steps": 150,
+      "data.views": "pix,fou", "baseline.num_epochs": 4, "rrnet.num_steps": 100,
       "log_every": 20})
+  assert config.rrnet.ablations == ("inter_only,no_instance_graph,no_label_graph,"
+                                    "mlp_reranker")
   results = train_and_evaluate(config, str(tmp_path))
-  assert results["baseline/test_accuracy"] > 0.8 and results["rrnet/test_accuracy"] > 0.8
+  prefixes = ("rrnet", "rrnet_inter_only", "rrnet_no_instance_graph", "rrnet_no_label_graph",
+              "mlp_reranker")
+  assert results["baseline/test_accuracy"] > 0.8
+  for prefix in prefixes:
+    assert results[f"{prefix}/test_accuracy"] > 0.8, prefix
+    assert (tmp_path / prefix / "checkpoints").is_dir()
   with np.load(tmp_path / "baseline" / "outputs.npz") as f:
     assert f["test_features"].shape == (400, feature_dim("mlp"))     # 20% of 2000
+  timing = json.loads((tmp_path / "timing.json").read_text())
+  assert all(f"{prefix}_seconds" in timing for prefix in prefixes)
   for field, value, match in [
       ("baseline.arch", "digits_cnn", r"config\.baseline\.arch: data\.name 'mfeat' holds feature"),
       ("baseline.crop_padding", 1, r"config\.baseline\.crop_padding / flip"),
-      ("data.views", "pix,sound", r"config\.data\.views: \['sound'\] not in")]:
+      ("data.views", "pix,sound", r"config\.data\.views: \['sound'\] not in"),
+      ("rrnet.ablations", "inter_only,no_edges", r"config\.rrnet\.ablations: expected distinct"),
+      ("rrnet.ablations", "inter_only,inter_only", r"config\.rrnet\.ablations: expected distinct")]:
     with pytest.raises(InputError, match=match):
       train_and_evaluate(set_fields(load_config("rrnet_mfeat"), **{field: value}),
                          str(tmp_path / "bad"))
@@ -192,6 +204,32 @@ def test_ratings_demo_beats_the_training_mean(tmp_path):
   assert results["num_test_ratings"] == 600          # 20% of 100 users x 30 ratings
   assert results["rrnet/test_rmse"] < results["mean/test_rmse"] - 0.05
   assert results["rrnet/test_mae"] < results["mean/test_mae"]
+  # The biased MF baseline of the same split (on this low-rank data it is far ahead).
+  assert results["mf/test_rmse"] < results["rrnet/test_rmse"]
+  assert results["mf/l2_split0"] in tuple(config.mf.l2)
+
+
+def test_biased_mf_recovers_a_planted_low_rank_matrix():
+  """Biased MF on noise-free ratings mu + b_u + b_i + p_u . q_i (rank 2,
+  60% observed): the held-out entries come back, far better than their
+  mean; the validation split picks the weakest l2 of the grid."""
+  from xmjax.train.mf_baseline import fit_biased_mf
+  rng = np.random.default_rng(0)
+  users, items, rank = 40, 30, 2
+  truth = (2.0 + 0.5 * rng.standard_normal((users, 1)) + 0.5 * rng.standard_normal((1, items))
+           + rng.standard_normal((users, rank)) @ rng.standard_normal((rank, items)) * 0.5)
+  u, i = np.meshgrid(np.arange(users), np.arange(items), indexing="ij")
+  u, i, r = u.ravel(), i.ravel(), truth.ravel()
+  seen = rng.random(len(r)) < 0.6
+  predict, l2, valid_rmse = fit_biased_mf(
+      u[seen], i[seen], r[seen], num_users=users, num_items=items, rating_range=(-10, 10),
+      rank=rank, l2_grid=(1e-4, 1.0), num_steps=1500, learning_rate=0.05, valid_fraction=0.1,
+      seed=0)
+  weak, strong = sorted(valid_rmse)
+  assert l2 == weak == pytest.approx(1e-4) and valid_rmse[weak] < valid_rmse[strong]
+  error = predict(u[~seen], i[~seen]) - r[~seen]
+  spread = np.sqrt(np.mean((r[~seen] - r[seen].mean()) ** 2))
+  assert np.sqrt(np.mean(error ** 2)) < 0.1 * spread
 
 
 def write_filmtrust(directory, seed=0):

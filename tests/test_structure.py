@@ -76,6 +76,14 @@ def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
   assert ranges.SDML_INITS == INITS and ranges.SDML_SELECTION == sdml_retrieval.SELECTION
   from xmjax.train.experiments import drsl_retrieval
   assert ranges.DRSL_SELECTION == drsl_retrieval.SELECTION
+  from xmjax.train.rrnet_ablations import ABLATIONS
+  assert ranges.RRNET_ABLATIONS == tuple(ABLATIONS)
+  from xmjax.models.racg import SCORERS, TEXT_GRAPHS
+  assert ranges.TEXT_GRAPHS == TEXT_GRAPHS
+  assert ranges.RACG_BASELINES == tuple(s for s in SCORERS if s != "racg")
+  from xmjax.data.scenes import KINDS
+  assert ranges.RULES["racg_retrieval"]["data.scenes.kind"].ok(KINDS[0]) and all(
+      ranges.RULES["racg_retrieval"]["data.scenes.kind"].ok(k) for k in KINDS)
   text = (PACKAGE / "configs" / "ranges.py").read_text()
   assert "import jax" not in text and "from xmjax" not in text.split("def check")[0]
   # No task repeats a range check of its own.

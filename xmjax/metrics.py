@@ -309,16 +309,74 @@ def rerank_i2t(similarity: np.ndarray, k1: int = 15, chunk: int = 256) -> np.nda
   return out
 
 
+def minimal_pair_accuracy(similarity: np.ndarray, contrast: np.ndarray,
+                          names: Sequence[str] = ("colour", "spatial"),
+                          captions_per_image: int = 5) -> dict[str, float]:
+  """Percent of minimal pairs won, per kind of contrast (chance: 50).
+
+  Images 2p and 2p+1 are siblings that differ in one thing (`contrast`,
+  (n_images,) indices into `names`, equal within a pair); caption c belongs
+  to image c // captions_per_image. t2i: each caption scores its own image
+  above the sibling. i2t: each image scores each of its captions above each
+  of its sibling's. Ties count half. Keys `minimal_pair_{t2i,i2t}_<name>`
+  and `minimal_pair_<name>` (the mean of the two directions).
+  """
+  sims = np.asarray(similarity, np.float64)
+  n_images = sims.shape[0]
+  if n_images % 2 or sims.shape[1] != captions_per_image * n_images:
+    raise ValueError(f"similarity: expected an even number of images and "
+                     f"{captions_per_image} captions per image, got {sims.shape}")
+  contrast = np.asarray(contrast)
+  image = np.arange(n_images)
+  sibling = image ^ 1
+  own_caps = image[:, None] * captions_per_image + np.arange(captions_per_image)
+  win = lambda a, b: (a > b) + 0.5 * (a == b)
+  # t2i: caption c against its image and its image's sibling.
+  caption_image = np.repeat(image, captions_per_image)
+  columns = np.arange(sims.shape[1])
+  t2i = win(sims[caption_image, columns], sims[sibling[caption_image], columns])
+  t2i = t2i.reshape(n_images, captions_per_image).mean(1)
+  # i2t: every own caption against every sibling caption, per image.
+  own = sims[image[:, None], own_caps]                       # (n, cpi)
+  other = sims[image[:, None], own_caps[sibling]]            # (n, cpi)
+  i2t = win(own[:, :, None], other[:, None, :]).mean((1, 2))
+  out = {}
+  for index, name in enumerate(names):
+    rows = contrast == index
+    if rows.any():
+      out[f"minimal_pair_t2i_{name}"] = float(100 * t2i[rows].mean())
+      out[f"minimal_pair_i2t_{name}"] = float(100 * i2t[rows].mean())
+      out[f"minimal_pair_{name}"] = (out[f"minimal_pair_t2i_{name}"]
+                                     + out[f"minimal_pair_i2t_{name}"]) / 2
+  return out
+
+
+def reranked_recall_at_k(similarity: np.ndarray, k1: int = 15,
+                         captions_per_image: int = 5) -> dict[str, float]:
+  """R@K with i2t re-ranked (`rerank_i2t`) and t2i as it is: the paper
+  re-ranks image-to-text only."""
+  i2t, _ = retrieval_ranks(rerank_i2t(similarity, k1), captions_per_image)
+  _, t2i = retrieval_ranks(similarity, captions_per_image)
+  return recall_from_ranks(i2t, t2i)
+
+
 def coco_recall(similarity: np.ndarray, captions_per_image: int = 5,
-                fold_images: int = 1000) -> dict[str, float]:
+                fold_images: int = 1000, rerank_k1: int = 0) -> dict[str, float]:
   """COCO "1K" (mean over folds of 1000 images) and "5K" (all) results,
-  keys prefixed `1k_` and `5k_`."""
+  keys prefixed `1k_` and `5k_`. With `rerank_k1` > 0, i2t is re-ranked
+  (`reranked_recall_at_k`), within each fold for 1K: a fold's texts are
+  re-ranked among that fold's images only, as the paper's 1K columns are."""
+  def recall(block):
+    if rerank_k1 > 0:
+      return reranked_recall_at_k(block, rerank_k1, captions_per_image)
+    return recall_at_k(block, captions_per_image)
+
   n_images = similarity.shape[0]
   folds = []
   for start in range(0, n_images - fold_images + 1, fold_images):
     block = similarity[start:start + fold_images,
                        start * captions_per_image:(start + fold_images) * captions_per_image]
-    folds.append(recall_at_k(block, captions_per_image))
+    folds.append(recall(block))
   out = {f"1k_{k}": float(np.mean([f[k] for f in folds])) for k in folds[0]} if folds else {}
-  out.update({f"5k_{k}": v for k, v in recall_at_k(similarity, captions_per_image).items()})
+  out.update({f"5k_{k}": v for k, v in recall(similarity).items()})
   return out

@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["AGGREGATIONS", "BASELINE_ARCHS", "DTYPES", "FUSIONS", "OPTIMIZERS", "RULES",
-           "SCHEDULES", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of"]
+           "RRNET_ABLATIONS", "RACG_BASELINES", "SCHEDULES", "TEXT_GRAPHS", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of", "subset_of"]
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim.OPTIMIZERS
@@ -31,6 +31,10 @@ DTYPES = ("bfloat16", "float32")                             # xmjax.train.state
 SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS
 SDML_SELECTION = ("supervised", "loss")        # xmjax.train.experiments.sdml_retrieval.SELECTION
 DRSL_SELECTION = ("valid_map", "valid_loss", "last")  # ...experiments.drsl_retrieval.SELECTION
+TEXT_GRAPHS = ("sparse", "dense")                            # xmjax.models.racg.TEXT_GRAPHS
+RACG_BASELINES = ("vse", "scan_t2i")                  # xmjax.models.racg.SCORERS but "racg"
+# xmjax.train.rrnet_ablations.ABLATIONS:
+RRNET_ABLATIONS = ("inter_only", "no_instance_graph", "no_label_graph", "mlp_reranker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +63,14 @@ def one_of(*choices, kind: str = "") -> Rule:
   label = f"{kind} " if kind else ""
   return Rule(lambda v: v in choices,
               lambda v: f"unknown {label}{v!r}; choose one of {choices}")
+
+
+def subset_of(*choices) -> Rule:
+  """A comma-separated list ("" = none) of distinct names from `choices`."""
+  def names(v):
+    return [n.strip() for n in v.split(",") if n.strip()]
+  return Rule(lambda v: set(names(v)) <= set(choices) and len(set(names(v))) == len(names(v)),
+              lambda v: f"expected distinct names from {choices}, comma-separated, got {v!r}")
 
 
 def _positive(*fields: str) -> dict[str, Rule]:
@@ -97,6 +109,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "rrnet_classification": {
         **_header(), **_rrnet_on_instances(),
         "baseline.arch": one_of(*BASELINE_ARCHS, kind="architecture"),
+        "rrnet.ablations": subset_of(*RRNET_ABLATIONS),
         "baseline.width": greater_than(0),
         **_optimizer("baseline.optimizer"),
         **_positive("baseline.num_epochs", "baseline.batch_size", "baseline.eval_batch_size",
@@ -108,7 +121,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "data.name": one_of("filmtrust", "ciao", "synthetic", kind="data set"),
         "data.test_fraction": inside(0, 1),
         "rrnet.inter": one_of("all_items", "rated"),
-        **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget",
+        "mf.learning_rate": greater_than(0),
+        "mf.valid_fraction": inside(0, 1),
+        **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget", "mf.rank",
+                    "mf.num_steps",
                     "rrnet.edge_batch_size"),
     },
     "drsl_retrieval": {
@@ -129,6 +145,9 @@ RULES: dict[str, dict[str, Rule]] = {
         **_header(), **_optimizer("train.optimizer"),
         "data.name": one_of("scenes", "scan", kind="data set"),
         "data.parser": one_of("none", "spacy"),
+        "data.scenes.kind": one_of("relational", "swap", kind="scenes kind"),
+        "train.baselines": subset_of(*RACG_BASELINES),
+        "model.text_graph": one_of(*TEXT_GRAPHS, kind="text graph"),
         **_retrieval_train(),
         **_positive("model.image_block", "model.eval_image_block", "model.eval_caption_block",
                     "data.max_length"),

@@ -107,7 +107,11 @@ def _rrnet_classification() -> ml_collections.ConfigDict:
       # one device; off = the full-graph step runs on one device.
       edge_sharding=False,
       num_steps=300, checkpoint_every=100, loss_reduction="mean",
-      optimizer=optimizer_config()))
+      optimizer=optimizer_config(),
+      # Ablations trained in the same run, each under its own results prefix
+      # (xmjax.train.rrnet_ablations): comma-separated of inter_only,
+      # no_instance_graph, no_label_graph, mlp_reranker; "" = none.
+      ablations=""))
   return c
 
 
@@ -121,6 +125,7 @@ def _rrnet_folds() -> ml_collections.ConfigDict:
       num_classes=0,  # 0 = from baseline_probs' width
   ))
   rrnet = _rrnet_classification().rrnet
+  del rrnet["ablations"]   # classification only
   rrnet.units = "intra,inter"
   rrnet.pad_multiple = 64
   c.rrnet = rrnet
@@ -149,6 +154,11 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
       edge_batch_size=65_536,  # training ratings per mini-batch step
       num_steps=500, checkpoint_every=100, loss_reduction="mean",
       optimizer=optimizer_config()))
+  # The biased matrix-factorisation baseline trained on every split (`mf/`,
+  # xmjax.train.mf_baseline): l2 chosen from the grid on a validation part.
+  c.mf = ml_collections.ConfigDict(dict(
+      rank=8, l2=(1e-3, 1e-2, 1e-1, 1.0), num_steps=500, learning_rate=0.05,
+      valid_fraction=0.1))
   return c
 
 
@@ -186,17 +196,22 @@ def _racg_retrieval() -> ml_collections.ConfigDict:
       max_length=64,          # words kept per caption
       scenes=ml_collections.ConfigDict(dict(
           train_pairs=400, test_pairs=50, feature_dim=64, max_objects=4, noise=0.3,
+          kind="relational",     # relational | swap (xmjax.data.scenes)
           seed=0))))             # the data's own seed (the model's is config.seed)
   c.model = ml_collections.ConfigDict(dict(
       joint_dim=1024, position_dim=128, word_dim=300, pos_dim=15, num_heads=64,
       temperature=4.0, use_positions=True,
       literal_scale=True,     # eq. 10-11's two 1/n factors as written (False: one)
+      text_graph="sparse",    # words' graph: sparse (dependency parse / chain) or dense (all pairs)
       image_block=8,          # training: images per rematerialised block of the B x B scores
       eval_image_block=32, eval_caption_block=128))
   c.train = ml_collections.ConfigDict(dict(
       batch_size=80, num_epochs=30, checkpoint_every=500,
       margin=0.2, aux_weight=0.2, beta=0.7, gamma=0.3,
       ablation_no_cross=False,
+      # Baselines trained in the same run on the same encoders, loss and
+      # batches, each under its own prefix: comma-separated of vse, scan_t2i.
+      baselines="",
       optimizer=optimizer_config(name="adam", learning_rate=2e-4, weight_decay=0.0,
                                        schedule="step", decay_at=(0.5,), decay_factor=0.1)))
   c.eval = ml_collections.ConfigDict(dict(rerank=True, rerank_k1=15))

@@ -6,10 +6,10 @@ from xmjax.models.drsl import DRSL, FNN, drsl_loss, similarity_targets
 from xmjax.models.racg import RACG, CaptionNodes, ImageNodes, dependency_adjacency, triplet_loss
 from xmjax.models.sdml import (DSAE, orthogonal_projection, pytorch_dense_init, sdml_loss,
                                sdml_loss_terms)
-from xmjax.models.rrnet import (RRNet, bce_loss, classification_metrics, fixed_layouts,
+from xmjax.models.rrnet import (CandidateMLP, RRNet, bce_loss, classification_metrics, fixed_layouts,
                                 parse_units, predict_classes)
 
-__all__ = ["CaptionNodes", "DRSL", "DSAE", "DigitsCNN", "FNN", "ImageNodes", "RACG", "RRNet",
+__all__ = ["CandidateMLP", "CaptionNodes", "DRSL", "DSAE", "DigitsCNN", "FNN", "ImageNodes", "RACG", "RRNet",
            "bce_loss", "classification_metrics", "dependency_adjacency", "drsl_loss",
            "fixed_layouts", "from_config", "make_baseline", "orthogonal_projection", "parse_units",
            "predict_classes", "pytorch_dense_init", "sdml_loss", "sdml_loss_terms", "similarity_targets", "triplet_loss"]

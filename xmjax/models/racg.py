@@ -28,6 +28,14 @@ scenes that scored racg/rsum 560.0 vs 572.0 as written); h is
 L2-normalised inside eq. 12-13 so lambda = 4 is a temperature on cosines;
 FC1 of the similarity head is k -> k. `cross_graph=False` removes the cross
 blocks of eq. 10 (the paper's ablation).
+
+Baselines on the same node encoders, loss and training (`scorer`):
+"vse" scores a pair by the cosine of the mean region node and the mean word
+node (a global embedding, no cross-modal interaction; VSE++-style);
+"scan_t2i" is SCAN's text-to-image stacked cross attention with average
+pooling (Lee et al. 2018): each word attends to the regions by
+softmax_j(9 * cos normalised over words), and the pair's score is the mean
+over words of cos(word, its attended region vector).
 """
 
 from __future__ import annotations
@@ -64,6 +72,11 @@ class CaptionNodes(NamedTuple):
   value: jax.Array
   cross_head: jax.Array
   cross_tail: jax.Array
+
+
+TEXT_GRAPHS = ("sparse", "dense")
+SCORERS = ("racg", "vse", "scan_t2i")
+SCAN_SMOOTH = 9.0   # SCAN's lambda_1 for t2i attention
 
 
 def dependency_adjacency(heads: jax.Array, mask: jax.Array) -> jax.Array:
@@ -103,11 +116,22 @@ class RACG(nn.Module):
   # scaled by 1/n^2 as written (False: 1/n once).
   literal_scale: bool = True
   use_positions: bool = True
+  # Words' intra-modal graph: "sparse" = the dependency parse (a chain
+  # without a parser), "dense" = every pair of words (GSMN's two text
+  # graphs; the paper's "*" rows ensemble a sparse and a dense model).
+  text_graph: str = "sparse"
+  # How a pair is scored: "racg" (eq. 8-20), or a baseline on the same
+  # node encoders: "vse" (pooled cosine), "scan_t2i" (SCAN t2i attention).
+  scorer: str = "racg"
   image_block: int = 8          # images per scored block
   caption_block: int = 0        # captions per scored block (0 = all at once)
   dtype: Any = None
 
   def setup(self):
+    if self.text_graph not in TEXT_GRAPHS:
+      raise ValueError(f"text_graph: {self.text_graph!r} is not one of {TEXT_GRAPHS}")
+    if self.scorer not in SCORERS:
+      raise ValueError(f"scorer: {self.scorer!r} is not one of {SCORERS}")
     d, dt = self.joint_dim, self.dtype
     if d % self.num_heads:
       raise ValueError(f"joint_dim {d} does not split into {self.num_heads} heads")
@@ -153,7 +177,10 @@ class RACG(nn.Module):
     x = jnp.concatenate([self.word_embed(tokens), self.pos_embed(pos)], axis=-1)
     h = self.bigru(x.astype(self.dtype or jnp.float32), seq_lengths=lengths)
     mask = jnp.arange(tokens.shape[-1]) < lengths[..., None]
-    adjacency = dependency_adjacency(heads, mask)
+    if self.text_graph == "dense":
+      adjacency = mask[..., :, None] & mask[..., None, :]
+    else:
+      adjacency = dependency_adjacency(heads, mask)
     degree = adjacency.sum(-1).astype(jnp.float32)
     return CaptionNodes(h, mask, link & mask, degree,
                         *self._per_item(h, adjacency, self.text_maps))
@@ -202,7 +229,11 @@ class RACG(nn.Module):
     return jax.vmap(one)(images, captions)
 
   def _pair_score(self, image: ImageNodes, caption: CaptionNodes) -> jax.Array:
-    """S of one (image, caption) pair (eq. 8-20)."""
+    """S of one (image, caption) pair (eq. 8-20, or the baseline `scorer`)."""
+    if self.scorer == "vse":
+      return _pooled_cosine(image.h, image.mask, caption.h, caption.mask)
+    if self.scorer == "scan_t2i":
+      return _scan_t2i(image.h, image.mask, caption.h, caption.mask)
     f32 = jnp.float32
     n_regions = image.mask.sum().astype(f32)
     n_words = caption.mask.sum().astype(f32)
@@ -251,6 +282,32 @@ class RACG(nn.Module):
     images = self.encode_images(regions, boxes, region_mask)
     captions = self.encode_captions(tokens, pos, heads, lengths, link)
     return self.scores(images, captions, remat=True)
+
+
+def _pooled_cosine(regions, region_mask, words, word_mask) -> jax.Array:
+  """cos(mean of the real regions, mean of the real words)."""
+  def mean(h, mask):
+    w = mask.astype(jnp.float32)[:, None]
+    return jnp.sum(h.astype(jnp.float32) * w, 0) / jnp.maximum(w.sum(), 1.0)
+  return jnp.sum(l2_normalize(mean(regions, region_mask)) * l2_normalize(mean(words, word_mask)))
+
+
+def _scan_t2i(regions, region_mask, words, word_mask) -> jax.Array:
+  """SCAN t2i, AVG pooling: word i attends to the regions by
+  softmax_j(lambda * [cos_ij]_+ / ||[cos_:j]_+||_words); score = mean_i
+  cos(word_i, sum_j alpha_ij region_j)."""
+  f32 = jnp.float32
+  r, w = l2_normalize(regions.astype(f32)), l2_normalize(words.astype(f32))
+  cos = w @ r.T                                               # (L, R)
+  real = word_mask[:, None] & region_mask[None, :]
+  clipped = jnp.where(real, jax.nn.leaky_relu(cos, 0.1), 0.0)
+  # eps inside the root: a padding region's column is all zero (finite gradient).
+  normalised = clipped / jnp.sqrt(jnp.sum(clipped ** 2, 0, keepdims=True) + 1e-12)
+  alpha = masked_softmax(SCAN_SMOOTH * normalised, real)
+  attended = alpha @ regions.astype(f32)                      # (L, d)
+  relevance = jnp.sum(w * l2_normalize(attended), -1)
+  count = jnp.maximum(word_mask.sum().astype(f32), 1.0)
+  return jnp.sum(jnp.where(word_mask, relevance, 0.0)) / count
 
 
 def _blocks(tree, block: int):

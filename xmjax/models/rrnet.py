@@ -112,6 +112,41 @@ class RRNet(nn.Module):
     return logits[:, 0].astype(jnp.float32)
 
 
+class CandidateMLP(nn.Module):
+  """A re-ranker with no graph: one logit per inter edge (candidate pair)
+  from [instance attributes || candidate's label-node attributes || the
+  baseline's score for the candidate], by an MLP of `depth` hidden layers of
+  `width`. RR-Net's graph-free ablation: it sees what RR-Net's inter-edge
+  encoder sees (plus the score), but no other instance and no other label.
+
+  Call: (graph, edge_scores (E_inter,)) -> (E_inter,) float32 logits.
+  """
+  width: int = 64
+  depth: int = 2
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, graph: CrossModalGraph, edge_scores: jax.Array) -> jax.Array:
+    # The first layer on the concatenation, from per-node projections (exact).
+    h = EdgeConcatDense(self.width, dtype=self.dtype, name="first")(
+        graph.nodes1, graph.nodes2, graph.inter.senders, graph.inter.receivers,
+        edge_scores[:, None])
+    features = (self.width,) * (self.depth - 1) + (1,)
+    logits = MLP(features, dtype=self.dtype, name="rest")(nn.relu(h))
+    return logits[:, 0].astype(jnp.float32)
+
+  @staticmethod
+  def num_params(width: int, depth: int, d1: int, d2: int) -> int:
+    """Parameters of CandidateMLP(width, depth) on d1- and d2-wide node attributes."""
+    return (d1 + d2 + 2) * width + (depth - 1) * (width + 1) * width + width + 1
+
+  @classmethod
+  def width_for(cls, num_params: int, depth: int, d1: int, d2: int) -> int:
+    """The width whose parameter count is closest to `num_params` (same capacity)."""
+    best = min(range(1, 4097), key=lambda w: abs(cls.num_params(w, depth, d1, d2) - num_params))
+    return best
+
+
 def fixed_layouts(graph: CrossModalGraph):
   """The sender layouts of the union intra graph and the inter graph that
   the builders produce: every node sends the same number of edges, edges

@@ -59,11 +59,12 @@ def make_rrnet(config) -> RRNet:
 
 
 def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,
-                     reduction: str = "mean"):
-  """One full-graph step: BCE over every real inter edge."""
+                     *inputs: jax.Array, reduction: str = "mean"):
+  """One full-graph step: BCE over every real inter edge. `inputs`: the
+  model's inputs after the graph, if any (the graph-free re-ranker's scores)."""
 
   def loss_fn(params):
-    logits = state.apply_fn({"params": params}, graph)
+    logits = state.apply_fn({"params": params}, graph, *inputs)
     return bce_loss(logits, graph.inter_targets, graph.inter_mask, reduction), logits
 
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -71,32 +72,36 @@ def rrnet_train_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels
   return state, {"loss": loss, **classification_metrics(logits, graph, labels)}
 
 
-def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array):
-  logits = state.apply_fn({"params": state.params}, graph)
+def rrnet_eval_step(state: TrainState, graph: graph_lib.CrossModalGraph, labels: jax.Array,
+                    *inputs: jax.Array):
+  logits = state.apply_fn({"params": state.params}, graph, *inputs)
   return {"loss": bce_loss(logits, graph.inter_targets, graph.inter_mask),
           **classification_metrics(logits, graph, labels)}
 
 
 def place_graphs(config, graphs: dict) -> dict:
-  """Edge-sharded over config.mesh when rrnet.edge_sharding, else as they are."""
+  """Edge-sharded over config.mesh when rrnet.edge_sharding (labels and
+  further inputs replicated), else as they are."""
   if not config.rrnet.edge_sharding:
     return graphs
   mesh = parallel.make_mesh(config)
-  return {part: (parallel.shard_graph_edges(graph, mesh), parallel.replicate(labels, mesh))
-          for part, (graph, labels) in graphs.items()}
+  return {part: (parallel.shard_graph_edges(graph, mesh),
+                 *(parallel.replicate(x, mesh) for x in rest))
+          for part, (graph, *rest) in graphs.items()}
 
 
-def rrnet_stage(config, graphs: dict) -> TrainingStage:
-  """RR-Net trained full-graph on graphs["train"] (graph, padded labels),
-  validated on graphs["valid"] when there is one."""
+def rrnet_stage(config, graphs: dict, *, name: str = "rrnet", model=None) -> TrainingStage:
+  """RR-Net (or `model`, any module called as model(graph, *inputs)) trained
+  full-graph on graphs["train"] and validated on graphs["valid"] when there
+  is one. Each part is (graph, padded labels, *further model inputs)."""
   r = config.rrnet
+  model = make_rrnet(config) if model is None else model
   graphs = place_graphs(config, graphs)
-  train_graph, train_labels = graphs["train"]
+  train_graph, train_labels, *train_inputs = graphs["train"]
 
   def init():
-    model = make_rrnet(config)
     params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2),
-                        graphs["train"][0])["params"]
+                        train_graph, *train_inputs)["params"]
     state = create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
     return parallel.replicate(state, parallel.make_mesh(config)) if r.edge_sharding else state
 
@@ -104,14 +109,14 @@ def rrnet_stage(config, graphs: dict) -> TrainingStage:
   if "valid" in graphs:
     validate = lambda state: compiled(rrnet_eval_step)(state, *graphs["valid"])
   return TrainingStage(
-      name="rrnet", init=init, step=rrnet_train_step,
-      batches=lambda step: (train_graph, train_labels), num_steps=r.num_steps,
+      name=name, init=init, step=rrnet_train_step,
+      batches=lambda step: graphs["train"], num_steps=r.num_steps,
       checkpoint_every=r.checkpoint_every, static={"reduction": r.loss_reduction},
       validate=validate, validate_every=config.log_every)
 
 
 def evaluate_rrnet(state: TrainState, graph: graph_lib.CrossModalGraph,
-                   labels: jax.Array) -> dict[str, float]:
+                   labels: jax.Array, *inputs: jax.Array) -> dict[str, float]:
   """Loss, accuracy and candidate recall of `state` on one graph, on the host."""
   return {k: float(v) for k, v in
-          jax.device_get(compiled(rrnet_eval_step)(state, graph, labels)).items()}
+          jax.device_get(compiled(rrnet_eval_step)(state, graph, labels, *inputs)).items()}

@@ -28,7 +28,7 @@ import numpy as np
 from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.data import scan as scan_lib
-from xmjax.data.scenes import CAPTIONS_PER_IMAGE, Images, scenes_split
+from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images, scenes_split
 from xmjax.data.text import NUM_POS, Captions, spacy_parser
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
@@ -55,6 +55,9 @@ def check_config(config) -> None:
   d, m = config.data, config.model
   if d.name == "scan" and not d.dir:
     raise InputError("config.data.dir: set it to the SCAN precomp directory")
+  if d.name == "scenes" and d.scenes.kind == "relational" and d.scenes.max_objects < 3:
+    raise InputError(f"config.data.scenes.max_objects: relational scenes need a target, its "
+                     f"reference and a distractor (>= 3), got {d.scenes.max_objects}")
   if m.joint_dim % m.num_heads:
     raise InputError(f"config.model.num_heads: {m.num_heads} does not divide joint_dim "
                      f"{m.joint_dim}")
@@ -72,7 +75,7 @@ def load_data(config) -> dict[str, Any]:
   if d.name == "scenes":
     s = d.scenes
     kwargs = dict(feature_dim=s.feature_dim, max_objects=s.max_objects, noise=s.noise,
-                  vocab_seed=s.seed)
+                  vocab_seed=s.seed, kind=s.kind)
     train_images, train_caps, vocab = scenes_split(s.train_pairs, seed=2 * s.seed + 1, **kwargs)
     test_images, test_caps, _ = scenes_split(s.test_pairs, vocabulary=vocab, seed=2 * s.seed + 2,
                                              **kwargs)
@@ -121,9 +124,10 @@ def image_arrays(images: Images, rows) -> tuple:
 # Model, steps.
 
 
-def make_model(config, vocab_size: int, cross_graph: bool = True) -> RACG:
+def make_model(config, vocab_size: int, cross_graph: bool = True, scorer: str = "racg") -> RACG:
   m = config.model
   return from_config(RACG, m, vocab_size=vocab_size, num_pos=NUM_POS, cross_graph=cross_graph,
+                     scorer=scorer,
                      dtype=compute_dtype(config.dtype))
 
 
@@ -212,16 +216,24 @@ def cross_share_results(config, model, params, images: Images, captions: Caption
   return {f"{prefix}/cross_share_{side}": total / n for side, total in totals.items()}
 
 
-def retrieval_results(config, sims: np.ndarray, prefix: str) -> dict[str, float]:
+def retrieval_results(config, sims: np.ndarray, prefix: str,
+                      images: Images | None = None) -> dict[str, float]:
+  """R@K (COCO 1K, re-ranked when asked) and, on scenes, the minimal pairs."""
   out = {f"{prefix}/{k}": v for k, v in metrics.recall_at_k(sims, CAPTIONS_PER_IMAGE).items()}
+  if images is not None and images.contrast is not None:
+    out.update({f"{prefix}/{k}": v for k, v in metrics.minimal_pair_accuracy(
+        sims, images.contrast, CONTRASTS, CAPTIONS_PER_IMAGE).items()})
   if config.data.coco_folds:
     out.update({f"{prefix}/{k}": v for k, v in metrics.coco_recall(sims).items()
                 if k.startswith("1k_")})
   if config.eval.rerank:
-    reranked = metrics.rerank_i2t(sims, config.eval.rerank_k1)
-    i2t, _ = metrics.retrieval_ranks(reranked, CAPTIONS_PER_IMAGE)
-    _, t2i = metrics.retrieval_ranks(sims, CAPTIONS_PER_IMAGE)
-    out.update({f"{prefix}_rerank/{k}": v for k, v in metrics.recall_from_ranks(i2t, t2i).items()})
+    k1 = config.eval.rerank_k1
+    out.update({f"{prefix}_rerank/{k}": v for k, v in
+                metrics.reranked_recall_at_k(sims, k1, CAPTIONS_PER_IMAGE).items()})
+    if config.data.coco_folds:   # within each 1K fold, as the paper's 1K columns
+      out.update({f"{prefix}_rerank/{k}": v for k, v in
+                  metrics.coco_recall(sims, CAPTIONS_PER_IMAGE, rerank_k1=k1).items()
+                  if k.startswith("1k_")})
   return out
 
 
@@ -233,13 +245,20 @@ def prepare(config) -> dict[str, Any]:
   return load_data(config)
 
 
-def variants(config) -> list[tuple[str, bool]]:
-  """(results prefix, cross graph on) of each model trained in this run."""
-  return [("racg", True)] + ([("racg_no_cross", False)] if config.train.ablation_no_cross else [])
+def variants(config) -> list[tuple[str, dict]]:
+  """(results prefix, make_model arguments) of each model trained in this
+  run: RACG, without its cross graph if asked, and the baselines asked for
+  (`train.baselines`: vse, scan_t2i) on the same encoders, loss and batches."""
+  out = [("racg", {"cross_graph": True})]
+  if config.train.ablation_no_cross:
+    out.append(("racg_no_cross", {"cross_graph": False}))
+  for name in (n.strip() for n in config.train.baselines.split(",") if n.strip()):
+    out.append((name, {"scorer": name}))
+  return out
 
 
-def initial_state(config, data, cross_graph: bool, num_steps: int) -> TrainState:
-  model = make_model(config, data["vocab_size"], cross_graph)
+def initial_state(config, data, variant: dict, num_steps: int) -> TrainState:
+  model = make_model(config, data["vocab_size"], **variant)
   images, captions = data["train"]
   rows = np.arange(2)
   params = model.init(jax.random.fold_in(jax.random.key(config.seed), 7),
@@ -254,7 +273,7 @@ def num_steps(config, data) -> tuple[int, int]:
   return per_epoch, per_epoch * config.train.num_epochs
 
 
-def racg_stage(config, data, prefix: str, cross_graph: bool) -> TrainingStage:
+def racg_stage(config, data, prefix: str, variant: dict) -> TrainingStage:
   """One variant trained on seeded per-epoch batches of captions with their
   images, data parallel over config.mesh."""
   t = config.train
@@ -270,7 +289,7 @@ def racg_stage(config, data, prefix: str, cross_graph: bool) -> TrainingStage:
 
   return TrainingStage(
       name=prefix, init=lambda: parallel.replicate(
-          initial_state(config, data, cross_graph, total), mesh),
+          initial_state(config, data, variant, total), mesh),
       step=train_step, batches=batches, num_steps=total, checkpoint_every=t.checkpoint_every,
       static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
 
@@ -278,8 +297,8 @@ def racg_stage(config, data, prefix: str, cross_graph: bool) -> TrainingStage:
 def train(run: Run, data) -> dict[str, Any]:
   """Every variant (the model, and without its cross graph if asked)."""
   with run.timed("train"):
-    return {prefix: run.train(racg_stage(run.config, data, prefix, cross))
-            for prefix, cross in variants(run.config)}
+    return {prefix: run.train(racg_stage(run.config, data, prefix, variant))
+            for prefix, variant in variants(run.config)}
 
 
 def results(run: Run, data, states) -> dict[str, Any]:
@@ -288,22 +307,23 @@ def results(run: Run, data, states) -> dict[str, Any]:
   its cross-message shares, and R@K with its cross graph switched off at
   test time, same weights (`racg_cross_off/`)."""
   config = run.config
-  out = {"text_graph": "dependency parse" if data["info"]["parsed"] else "chain (no parser)",
+  sparse = "dependency parse" if data["info"]["parsed"] else "chain (no parser)"
+  out = {"text_graph": "dense (every word pair)" if config.model.text_graph == "dense" else sparse,
          "unknown_tokens": data["info"]["unknown_tokens"]}
   images, captions = data["test"]
-  for prefix, cross in variants(config):
-    model = make_model(config, data["vocab_size"], cross)
+  for prefix, variant in variants(config):
+    model = make_model(config, data["vocab_size"], **variant)
     sims = evaluate(config, model, states[prefix].params, images, captions)
     if parallel.is_primary():
       np.save(run.path(prefix, "similarity.npy"), sims)
-    out.update(retrieval_results(config, sims, prefix))
+    out.update(retrieval_results(config, sims, prefix, images))
   params = states["racg"].params
   with run.timed("diagnostics"):
     out.update(cross_share_results(config, make_model(config, data["vocab_size"], True), params,
                                    images, captions, "racg"))
     cross_off = make_model(config, data["vocab_size"], False)
     out.update(retrieval_results(config, evaluate(config, cross_off, params, images, captions),
-                                 "racg_cross_off"))
+                                 "racg_cross_off", images))
   return out
 
 

@@ -16,7 +16,11 @@ Two stages, each cached in the workdir so a rerun resumes instead of redoing:
    from test images only (inductive; no test label is used to build it).
 
 `workdir/results.json` gets `baseline/test_accuracy` and `rrnet/test_accuracy`
-from the same run, plus train accuracies and the candidate recall.
+from the same run, plus train accuracies and the candidate recall, and the
+same for every ablation in `rrnet.ablations` (`xmjax.train.rrnet_ablations`:
+inter units only, no instance graph, no label graph, a graph-free re-ranker
+of the same size), each trained after RR-Net on the same graphs under its
+own prefix.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from xmjax.errors import InputError
 from xmjax.train import provenance
 from xmjax.train.baseline import train_baseline
 from xmjax.train.loop import save_npz_atomic
+from xmjax.train.rrnet_ablations import ablation_stage, parse_ablations
 from xmjax.train.rrnet_stage import check_units, class_node_features, evaluate_rrnet, rrnet_stage
 from xmjax.train.runner import Run, Task
 
@@ -146,17 +151,25 @@ def train(run: Run, data) -> tuple[dict, dict, Any]:
   with run.timed("graph"):
     graphs = jax.block_until_ready(build_graphs(config, outputs, data))
   with run.timed("rrnet"):
-    state = run.train(rrnet_stage(config, graphs))
-  return outputs, graphs, state
+    trained = {"rrnet": (run.train(rrnet_stage(config, graphs)), graphs)}
+  probs = {part: outputs[f"{part}_probs"] for part in graphs}
+  for name in parse_ablations(config.rrnet.ablations):
+    stage, inputs = ablation_stage(name, config, graphs, probs)
+    with run.timed(stage.name):
+      trained[stage.name] = (run.train(stage), inputs)
+  return outputs, trained
 
 
 def results(run: Run, data, trained) -> dict[str, Any]:
-  """The baseline's and RR-Net's accuracies (RR-Net's also on its training graph)."""
-  outputs, graphs, state = trained
+  """The baseline's, RR-Net's and each ablation's accuracies (the trained
+  stages' also on their training graphs)."""
+  outputs, stages = trained
   out = {"baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"])}
-  for part in ("train", "test"):
-    metrics = evaluate_rrnet(state, *graphs[part])
-    out.update({f"rrnet/{part}_{k}": metrics[k] for k in ("accuracy", "loss", "candidate_recall")})
+  for prefix, (state, inputs) in stages.items():
+    for part in ("train", "test"):
+      metrics = evaluate_rrnet(state, *inputs[part])
+      out.update({f"{prefix}/{part}_{k}": metrics[k]
+                  for k in ("accuracy", "loss", "candidate_recall")})
   return out
 
 

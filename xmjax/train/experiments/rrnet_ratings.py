@@ -17,9 +17,11 @@ the same size under `lax.map`. Either way each step is one compiled program.
 The metrics are averaged over `data.num_splits` seeded random train/test
 splits; every split is a stage with its own checkpoints, so a killed run
 resumes inside the split it was in. results.json: `rrnet/test_mae`,
-`rrnet/test_rmse` (mean over splits, plus `_std` and per split) and the
+`rrnet/test_rmse` (mean over splits, plus `_std` and per split), the
 baseline that predicts the training mean rating, `mean/test_mae`,
-`mean/test_rmse`.
+`mean/test_rmse`, and biased matrix factorisation trained on the same
+split (`mf/`, `xmjax.train.mf_baseline`; its predictions cached in
+`mf/predictions.npz`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from xmjax.models import RRNet, bce_loss
 from xmjax.models.build import from_config
 from xmjax.train import optim, provenance
 from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.mf_baseline import fit_biased_mf
 from xmjax.train.rrnet_stage import check_units
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.state import TrainState, compute_dtype, create_train_state
@@ -50,8 +53,11 @@ log = logging.getLogger("xmjax")
 
 
 
-# The splits train one after another, each its own resumable stage, all of one config.
-STAGES = (provenance.Stage("splits"),)
+# The splits train one after another, each its own resumable stage, all of
+# one config; the MF baseline depends only on the data and its own fields.
+STAGES = (provenance.Stage("splits", exclude=("mf.",)),
+          provenance.Stage("mf", include=("mf.", "data.", "seed"),
+                           outputs=("mf/predictions.npz",)))
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -282,30 +288,60 @@ class Problem:
       probs = compiled(full_graph_probs)(state, self.graph, jnp.asarray(self.edge_ids[rows]))
     return from_unit(np.asarray(probs, np.float64), self.data.rating_range)
 
-  def split_metrics(self, state, split) -> dict[str, float]:
+  def mf_predictions(self, split) -> dict[str, np.ndarray]:
+    """Biased MF trained on the split's training ratings: its test predictions
+    and the chosen l2."""
+    m, d = self.config.mf, self.data
+    train_rows = ~self.test_masks[split]
+    predict, l2, _ = fit_biased_mf(
+        d.users[train_rows], d.items[train_rows], d.ratings[train_rows],
+        num_users=d.num_users, num_items=d.num_items, rating_range=d.rating_range,
+        rank=m.rank, l2_grid=tuple(m.l2), num_steps=m.num_steps,
+        learning_rate=m.learning_rate, valid_fraction=m.valid_fraction,
+        seed=self.config.seed * 1000 + split)
+    test = self.test_masks[split]
+    return {"predicted": predict(d.users[test], d.items[test]), "l2": np.float64(l2)}
+
+  def split_metrics(self, state, split, mf: dict[str, np.ndarray]) -> dict[str, float]:
     test = self.test_masks[split]
     truth = self.data.ratings[test].astype(np.float64)
-    predicted = self.predict(state, split)
     mean = float(self.data.ratings[~test].mean())
-    return {"rrnet/test_mae": float(np.abs(predicted - truth).mean()),
-            "rrnet/test_rmse": float(np.sqrt(((predicted - truth) ** 2).mean())),
-            "mean/test_mae": float(np.abs(mean - truth).mean()),
-            "mean/test_rmse": float(np.sqrt(((mean - truth) ** 2).mean())),
-            "num_test_ratings": int(test.sum())}
+    out = {"num_test_ratings": int(test.sum())}
+    for name, predicted in (("rrnet", self.predict(state, split)), ("mf", mf["predicted"]),
+                            ("mean", np.full_like(truth, mean))):
+      out[f"{name}/test_mae"] = float(np.abs(predicted - truth).mean())
+      out[f"{name}/test_rmse"] = float(np.sqrt(((predicted - truth) ** 2).mean()))
+    return out
 
 
-def train(run: Run, problem: Problem) -> list[TrainState]:
-  """The splits one after another, each its own resumable stage."""
+def train(run: Run, problem: Problem):
+  """The splits one after another, each its own resumable stage; then the
+  MF baseline of every split (cached)."""
+  splits = range(run.config.data.num_splits)
   with run.timed("train"):
-    return [run.train(problem.stage(split)) for split in range(run.config.data.num_splits)]
+    states = [run.train(problem.stage(split)) for split in splits]
+  with run.timed("mf"):
+    def fit_all():
+      arrays = {}
+      for split in splits:
+        arrays.update({f"split{split}_{k}": v for k, v in problem.mf_predictions(split).items()})
+      return arrays
+    cached = run.cached("mf/predictions.npz", fit_all)
+  mf = [{k: cached[f"split{split}_{k}"] for k in ("predicted", "l2")} for split in splits]
+  return states, mf
 
 
-def results(run: Run, problem: Problem, states) -> dict[str, Any]:
-  """RR-Net's and the training mean's test MAE and RMSE: mean, std and per split."""
-  per_split = [problem.split_metrics(state, split) for split, state in enumerate(states)]
+def results(run: Run, problem: Problem, trained) -> dict[str, Any]:
+  """RR-Net's, MF's and the training mean's test MAE and RMSE: mean, std and per split."""
+  states, mf = trained
+  per_split = [problem.split_metrics(state, split, mf[split])
+               for split, state in enumerate(states)]
   out = {"training": "edge_minibatch" if problem.minibatch else "full_graph",
          "num_test_ratings": sum(m["num_test_ratings"] for m in per_split)}
-  for key in ("rrnet/test_mae", "rrnet/test_rmse", "mean/test_mae", "mean/test_rmse"):
+  for split, fitted in enumerate(mf):
+    out[f"mf/l2_split{split}"] = float(fitted["l2"])
+  for key in ("rrnet/test_mae", "rrnet/test_rmse", "mf/test_mae", "mf/test_rmse",
+              "mean/test_mae", "mean/test_rmse"):
     values = np.array([m[key] for m in per_split])
     out[key] = float(values.mean())
     out[f"{key}_std"] = float(values.std())
@@ -315,4 +351,4 @@ def results(run: Run, problem: Problem, states) -> dict[str, Any]:
 
 
 TASK = Task(name="rrnet_ratings", prepare=Problem, train=train, results=results, stages=STAGES,
-            inputs=lambda config: {"splits": data_files(config)})
+            inputs=lambda config: {"splits": data_files(config), "mf": data_files(config)})
