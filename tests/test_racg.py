@@ -437,6 +437,18 @@ def test_scenes_config_writes_minimal_pairs_for_the_four_models(tmp_path):
            + results[f"{prefix}/minimal_pair_i2t_{contrast}"]) / 2)
   sims = np.load(tmp_path / "scan_t2i" / "similarity.npy")
   assert np.isfinite(sims).all()
+  # The paired statistics over runs and sibling pairs read the same matrices.
+  out = subprocess.run([sys.executable, "launch/minimal_pairs.py", f"--workdirs={tmp_path}",
+                        f"--out={tmp_path / 'stats'}"], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  summary = json.loads((tmp_path / "stats" / "minimal_pairs.json").read_text())
+  for contrast in ("colour", "spatial"):
+    block = summary["contrasts"][contrast]
+    assert set(block["models"]) == {"racg", "racg_no_cross", "vse", "scan_t2i"}
+    assert block["models"]["vse"]["mean"] == pytest.approx(results[f"vse/minimal_pair_{contrast}"])
+    assert block["paired"]["vse"]["pair_difference_mean"] == pytest.approx(
+        results[f"racg/minimal_pair_{contrast}"] - results[f"vse/minimal_pair_{contrast}"])
 
 
 def test_scan_captions_with_unknown_words_are_counted(tmp_path, caplog):

@@ -309,6 +309,31 @@ def rerank_i2t(similarity: np.ndarray, k1: int = 15, chunk: int = 256) -> np.nda
   return out
 
 
+def minimal_pair_wins(similarity: np.ndarray,
+                      captions_per_image: int = 5) -> tuple[np.ndarray, np.ndarray]:
+  """Per image, the fraction of minimal-pair comparisons won (ties half):
+  (t2i (n_images,): its captions scoring it above its sibling, i2t
+  (n_images,): it scoring each own caption above each of the sibling's).
+  Images 2p and 2p+1 are siblings; caption c belongs to image c // cpi."""
+  sims = np.asarray(similarity, np.float64)
+  n_images = sims.shape[0]
+  if n_images % 2 or sims.shape[1] != captions_per_image * n_images:
+    raise ValueError(f"similarity: expected an even number of images and "
+                     f"{captions_per_image} captions per image, got {sims.shape}")
+  image = np.arange(n_images)
+  sibling = image ^ 1
+  own_caps = image[:, None] * captions_per_image + np.arange(captions_per_image)
+  win = lambda a, b: (a > b) + 0.5 * (a == b)
+  caption_image = np.repeat(image, captions_per_image)
+  columns = np.arange(sims.shape[1])
+  t2i = win(sims[caption_image, columns], sims[sibling[caption_image], columns])
+  t2i = t2i.reshape(n_images, captions_per_image).mean(1)
+  own = sims[image[:, None], own_caps]                       # (n, cpi)
+  other = sims[image[:, None], own_caps[sibling]]            # (n, cpi)
+  i2t = win(own[:, :, None], other[:, None, :]).mean((1, 2))
+  return t2i, i2t
+
+
 def minimal_pair_accuracy(similarity: np.ndarray, contrast: np.ndarray,
                           names: Sequence[str] = ("colour", "spatial"),
                           captions_per_image: int = 5) -> dict[str, float]:
@@ -321,25 +346,8 @@ def minimal_pair_accuracy(similarity: np.ndarray, contrast: np.ndarray,
   of its sibling's. Ties count half. Keys `minimal_pair_{t2i,i2t}_<name>`
   and `minimal_pair_<name>` (the mean of the two directions).
   """
-  sims = np.asarray(similarity, np.float64)
-  n_images = sims.shape[0]
-  if n_images % 2 or sims.shape[1] != captions_per_image * n_images:
-    raise ValueError(f"similarity: expected an even number of images and "
-                     f"{captions_per_image} captions per image, got {sims.shape}")
+  t2i, i2t = minimal_pair_wins(similarity, captions_per_image)
   contrast = np.asarray(contrast)
-  image = np.arange(n_images)
-  sibling = image ^ 1
-  own_caps = image[:, None] * captions_per_image + np.arange(captions_per_image)
-  win = lambda a, b: (a > b) + 0.5 * (a == b)
-  # t2i: caption c against its image and its image's sibling.
-  caption_image = np.repeat(image, captions_per_image)
-  columns = np.arange(sims.shape[1])
-  t2i = win(sims[caption_image, columns], sims[sibling[caption_image], columns])
-  t2i = t2i.reshape(n_images, captions_per_image).mean(1)
-  # i2t: every own caption against every sibling caption, per image.
-  own = sims[image[:, None], own_caps]                       # (n, cpi)
-  other = sims[image[:, None], own_caps[sibling]]            # (n, cpi)
-  i2t = win(own[:, :, None], other[:, None, :]).mean((1, 2))
   out = {}
   for index, name in enumerate(names):
     rows = contrast == index

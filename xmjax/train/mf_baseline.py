@@ -77,13 +77,14 @@ def fit_biased_mf(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, *,
   """
   users, items = np.asarray(users, np.int32), np.asarray(items, np.int32)
   ratings = np.asarray(ratings, np.float32)
-  grid = np.asarray(l2_grid, np.float32)
+  choices = [float(v) for v in l2_grid]
+  grid = np.asarray(choices, np.float32)
   fit = functools.partial(_fit, num_users=num_users, num_items=num_items, rank=rank,
                           num_steps=num_steps, learning_rate=learning_rate)
   key = jax.random.key(seed)
   low, high = rating_range
   valid_rmse = {}
-  chosen = float(grid[0])
+  chosen = choices[0]
   if len(grid) > 1:
     rng = np.random.default_rng([seed, 11])
     valid = rng.random(len(ratings)) < valid_fraction
@@ -93,8 +94,8 @@ def fit_biased_mf(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, *,
       predicted = jax.vmap(lambda p: mf_predict(p, mean, users[valid], items[valid]))(params)
       errors = np.clip(np.asarray(predicted, np.float64), low, high) - ratings[valid]
       rmse = np.sqrt(np.mean(errors ** 2, axis=1))
-      valid_rmse = {float(l2): float(e) for l2, e in zip(grid, rmse)}
-      chosen = float(grid[int(np.argmin(rmse))])
+      valid_rmse = {l2: float(e) for l2, e in zip(choices, rmse)}
+      chosen = choices[int(np.argmin(rmse))]
   mean = np.float32(ratings.mean())
   params = fit(key, mean, users, items, ratings, np.ones(len(ratings), np.float32),
                np.asarray([chosen], np.float32))

@@ -61,24 +61,26 @@ def edge_scores(graph: graph_lib.CrossModalGraph, probs: np.ndarray) -> jax.Arra
 
 @dataclasses.dataclass(frozen=True)
 class Ablation:
-  """prefix: results.json prefix and stage name. build(config, graphs, probs)
-  -> (the TrainingStage, its inputs per part: (graph, labels, *inputs));
+  """prefix: results.json prefix and stage name. build(config, graphs, probs,
+  prefix) -> (the TrainingStage, its inputs per part: (graph, labels, *inputs));
   `graphs` as the classification task builds them, `probs` the baseline's
   class probabilities per part."""
   prefix: str
   build: Callable[..., TrainingStage]
 
 
-def _units_only_inter(config, graphs, probs):
+def _units_only_inter(config, graphs, probs, prefix):
   config = config.copy_and_resolve_references()
   config.rrnet.units = ",".join("inter" for _ in parse_units(config.rrnet.units))
-  return rrnet_stage(config, graphs, name="rrnet_inter_only"), graphs
+  return rrnet_stage(config, graphs, name=prefix), graphs
 
 
-def _without(edge_set: str, prefix: str):
+def _without(edge_set: str):
+  """Builds the ablation whose `edge_set` (intra1: instances, intra2: label
+  nodes) is replaced by self-loops."""
   nodes = {"intra1": "nodes1", "intra2": "nodes2"}[edge_set]
 
-  def build(config, graphs, probs):
+  def build(config, graphs, probs, prefix):
     ablated = {}
     for part, (graph, labels) in graphs.items():
       loops = self_loops(getattr(graph, edge_set), getattr(graph, nodes).shape[0])
@@ -87,7 +89,7 @@ def _without(edge_set: str, prefix: str):
   return build
 
 
-def _mlp_reranker(config, graphs, probs):
+def _mlp_reranker(config, graphs, probs, prefix):
   graph = graphs["train"][0]
   rrnet_params = jax.eval_shape(make_rrnet(config).init, jax.random.key(0), graph)["params"]
   size = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(rrnet_params))
@@ -96,14 +98,13 @@ def _mlp_reranker(config, graphs, probs):
   model = CandidateMLP(width=width, depth=RERANKER_DEPTH, dtype=compute_dtype(config.dtype))
   with_scores = {part: (g, labels, edge_scores(g, probs[part]))
                  for part, (g, labels) in graphs.items()}
-  return rrnet_stage(config, with_scores, name="mlp_reranker", model=model), with_scores
+  return rrnet_stage(config, with_scores, name=prefix, model=model), with_scores
 
 
 ABLATIONS: dict[str, Ablation] = {
     "inter_only": Ablation("rrnet_inter_only", _units_only_inter),
-    "no_instance_graph": Ablation("rrnet_no_instance_graph", _without("intra1",
-                                                                      "rrnet_no_instance_graph")),
-    "no_label_graph": Ablation("rrnet_no_label_graph", _without("intra2", "rrnet_no_label_graph")),
+    "no_instance_graph": Ablation("rrnet_no_instance_graph", _without("intra1")),
+    "no_label_graph": Ablation("rrnet_no_label_graph", _without("intra2")),
     "mlp_reranker": Ablation("mlp_reranker", _mlp_reranker),
 }
 
@@ -116,4 +117,5 @@ def parse_ablations(value: str) -> tuple[str, ...]:
 def ablation_stage(name: str, config, graphs: dict, probs: dict
                    ) -> tuple[TrainingStage, dict]:
   """The stage of ablation `name` and its inputs per part (see `Ablation`)."""
-  return ABLATIONS[name].build(config, graphs, probs)
+  ablation = ABLATIONS[name]
+  return ablation.build(config, graphs, probs, ablation.prefix)

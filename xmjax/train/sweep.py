@@ -77,7 +77,7 @@ def chosen_metric(results: dict, metric: str | None) -> str:
 
 
 def default_metric(results: dict) -> str:
-  for suffix in ("/test_accuracy", "/map_mean", "/test_rmse"):
+  for suffix in ("/test_accuracy", "/map_mean", "/test_rmse", "/rsum"):
     keys = [k for k in results if k.endswith(suffix) and not k.startswith(("baseline", "cca"))]
     if keys:
       return keys[0]

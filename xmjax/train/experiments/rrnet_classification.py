@@ -166,6 +166,7 @@ def results(run: Run, data, trained) -> dict[str, Any]:
   outputs, stages = trained
   out = {"baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"])}
   for prefix, (state, inputs) in stages.items():
+    out[f"{prefix}/num_params"] = int(sum(np.size(p) for p in jax.tree.leaves(state.params)))
     for part in ("train", "test"):
       metrics = evaluate_rrnet(state, *inputs[part])
       out.update({f"{prefix}/{part}_{k}": metrics[k]
