@@ -272,3 +272,35 @@ def test_candidate_mlp_is_an_mlp_on_the_concatenated_candidate():
   h = np.maximum(h @ p["rest"]["dense_0"]["kernel"] + p["rest"]["dense_0"]["bias"], 0)
   expected = (h @ p["rest"]["dense_1"]["kernel"] + p["rest"]["dense_1"]["bias"])[:, 0]
   np.testing.assert_allclose(model.apply(params, padded, scores), expected, rtol=2e-4, atol=2e-4)
+
+
+def test_every_ablation_stage_removes_what_it_names():
+  """The four ablation stages on one graph, without training: inter_only has
+  no intra unit, the self-loop ones replace exactly their edge set, the
+  re-ranker gets the baseline's candidate scores and about RR-Net's size."""
+  from xmjax.configs import schemas
+  from xmjax.models import CandidateMLP
+  from xmjax.train.rrnet_ablations import ABLATIONS, ablation_stage
+  config = schemas.rrnet_classification()
+  config.rrnet.latent = config.rrnet.hidden = 8
+  graph, labels = _problem(seed=4)
+  graphs = {"train": (graph, jnp.asarray(labels))}
+  probs = {"train": np.random.default_rng(0).random((37, 6)).astype(np.float32)}
+  sizes = {}
+  for name in ABLATIONS:
+    stage, inputs = ablation_stage(name, config, graphs, probs)
+    assert stage.name == ABLATIONS[name].prefix
+    ablated = inputs["train"][0]
+    params = stage.init().params
+    sizes[name] = sum(p.size for p in jax.tree.leaves(params))
+    loops = lambda es: bool((es.senders == es.receivers).all())
+    assert loops(ablated.intra1) == (name == "no_instance_graph")
+    assert loops(ablated.intra2) == (name == "no_label_graph")
+    if name == "inter_only":
+      assert not any("intra" in unit for unit in params if unit.startswith("unit"))
+    if name == "mlp_reranker":
+      np.testing.assert_array_equal(inputs["train"][2],
+                                    probs["train"][graph.inter.senders, graph.inter.receivers])
+  rrnet_size = sizes["no_label_graph"]         # RR-Net's own parameters
+  width = CandidateMLP.width_for(rrnet_size, 2, 9, 5)
+  assert sizes["mlp_reranker"] == CandidateMLP.num_params(width, 2, 9, 5)
