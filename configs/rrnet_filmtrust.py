@@ -11,7 +11,14 @@ edges, 128-d uniform [0, 1) node attributes, every user linked to every item
 of 4M), 5 units, hidden 16, SGD 0.01, momentum 0.9, weight decay 5e-4, 500
 epochs (full-graph steps). MAE and RMSE on the test ratings in the original
 scale, mean over 5 random 80/20 splits; `mean/test_rmse` is the
-training-mean baseline.
+training-mean baseline, `mf/test_rmse` biased matrix factorisation.
+
+Expected on generated FilmTrust-layout files with a planted rank-4 signal
+(README, "RR-Net on ratings"; 120 users, 150 items, 2,400 ratings):
+RMSE 0.752 against MF's 0.537 and the mean's 0.943 (data seed 0). It beats
+the mean, not MF; no setting tried closed that gap.
+`--config.rrnet.node_attributes=ratings` (attributes from each split's
+training ratings instead of random values) measured 0.732 there.
 """
 
 from xmjax.configs import schemas

@@ -2,6 +2,7 @@
 layouts: CIFAR through mock TFDS, ESC fold features, FilmTrust/Ciao ratings;
 and their bad input."""
 
+import dataclasses
 import json
 
 import jax
@@ -257,11 +258,38 @@ def test_filmtrust_config_on_librec_files(tmp_path):
   assert len(arrays["ratings"]) == 180
 
 
+def test_rating_attributes_hold_the_training_ratings_only():
+  """node_attributes="ratings": a user's row is its centred training ratings
+  over the items / sqrt(its count); an item's column likewise; a test rating
+  changes nothing."""
+  from xmjax.train.experiments.rrnet_ratings import rating_attributes
+  data = ratings_lib.RatingData(
+      users=np.array([0, 0, 1, 2, 2], np.int32), items=np.array([0, 2, 2, 1, 0], np.int32),
+      ratings=np.array([1.0, 3.0, 4.0, 2.0, 0.5], np.float32), trust=np.zeros((0, 2), np.int32),
+      num_users=4, num_items=3, grid=(0.5, 4.0))
+  train = np.array([0, 1, 2, 3])                       # rating 4 (user 2, item 0) is a test rating
+  users, items = rating_attributes(data, train)
+  mean = 2.5                                           # of the four training ratings
+  expected = np.zeros((4, 3))
+  expected[0, 0], expected[0, 2] = (1 - mean) / np.sqrt(2), (3 - mean) / np.sqrt(2)
+  expected[1, 2] = 4 - mean
+  expected[2, 1] = 2 - mean
+  np.testing.assert_allclose(users, expected, rtol=1e-6)
+  np.testing.assert_allclose(items[2], np.array([3 - mean, 4 - mean, 0, 0]) / np.sqrt(2), rtol=1e-6)
+  np.testing.assert_allclose(items[0], [1 - mean, 0, 0, 0], rtol=1e-6)   # not the test rating
+  assert not users[3].any() and users.shape == (4, 3) and items.shape == (3, 4)
+  changed = dataclasses.replace(data, ratings=data.ratings.copy())
+  changed.ratings[4] = 4.0
+  np.testing.assert_array_equal(rating_attributes(changed, train)[0], users)
+
+
 def test_edge_minibatches_cover_every_test_rating(tmp_path):
   write_filmtrust(tmp_path / "filmtrust")
+  # Node attributes from each split's training ratings (also on this path).
   config = set_fields(load_config("rrnet_filmtrust"), **{
       "data.dir": str(tmp_path / "filmtrust"), "data.num_splits": 1, "rrnet.num_steps": 4,
-      "rrnet.edge_budget": 100, "rrnet.edge_batch_size": 25})
+      "rrnet.edge_budget": 100, "rrnet.edge_batch_size": 25,
+      "rrnet.node_attributes": "ratings"})
   results = train_and_evaluate(config, str(tmp_path / "run"))
   assert results["training"] == "edge_minibatch"
   assert results["num_test_ratings"] == 36           # 36 test ratings in blocks of 25

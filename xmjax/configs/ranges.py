@@ -121,6 +121,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "data.name": one_of("filmtrust", "ciao", "synthetic", kind="data set"),
         "data.test_fraction": inside(0, 1),
         "rrnet.inter": one_of("all_items", "rated"),
+        "rrnet.node_attributes": one_of("random", "ratings"),
         "mf.learning_rate": greater_than(0),
         "mf.valid_fraction": inside(0, 1),
         **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget", "mf.rank",

@@ -146,7 +146,11 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
           num_users=100, num_items=100, rank=4, ratings_per_user=30, trust_per_user=3,
           noise=0.3, seed=0))))
   c.rrnet = ml_collections.ConfigDict(dict(
-      node_dim=128,            # uniform [0, 1) node attributes per user and item
+      # Node attributes: "random" (the paper: node_dim uniform [0, 1) values
+      # per user and item) or "ratings" (each user's centred training ratings
+      # over the items, each item's over the users; per split).
+      node_attributes="random",
+      node_dim=128,            # width of the random attributes
       inter="all_items",       # all_items | rated
       latent=16, hidden=16, units="intra,inter,intra,inter,inter",
       aggregation="mean", layer_norm=False,

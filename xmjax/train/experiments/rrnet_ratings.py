@@ -112,11 +112,30 @@ def random_splits(num_ratings: int, test_fraction: float, num_splits: int,
 # Graphs.
 
 
-def base_graph(config, data: ratings_lib.RatingData) -> graph_lib.CrossModalGraph:
-  """Nodes and intra edges; inter edges are added per mode."""
+def random_attributes(config, data):
+  """The paper's node attributes: uniform [0, 1), node_dim wide, from the seed."""
   rng = np.random.default_rng([config.seed, 5])
   users = rng.uniform(size=(data.num_users, config.rrnet.node_dim)).astype(np.float32)
   items = rng.uniform(size=(data.num_items, config.rrnet.node_dim)).astype(np.float32)
+  return users, items
+
+
+def rating_attributes(data, train_rows):
+  """Each user's training ratings over the items (centred on the training
+  mean, 0 where unrated, scaled by 1/sqrt(count)), and each item's over the
+  users: the split's training ratings only."""
+  users, items = data.users[train_rows], data.items[train_rows]
+  centred = data.ratings[train_rows] - data.ratings[train_rows].mean()
+  matrix = np.zeros((data.num_users, data.num_items), np.float32)
+  matrix[users, items] = centred
+  user_count = np.maximum(np.bincount(users, minlength=data.num_users), 1)
+  item_count = np.maximum(np.bincount(items, minlength=data.num_items), 1)
+  return matrix / np.sqrt(user_count)[:, None], matrix.T / np.sqrt(item_count)[:, None]
+
+
+def base_graph(config, data: ratings_lib.RatingData) -> graph_lib.CrossModalGraph:
+  """Nodes and intra edges; inter edges are added per mode."""
+  users, items = random_attributes(config, data)
   order = np.argsort(data.trust[:, 0], kind="stable")
   trust = graph_lib.EdgeSet(jnp.asarray(data.trust[order, 0]), jnp.asarray(data.trust[order, 1]))
   no_edges = graph_lib.EdgeSet(jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32))
@@ -237,13 +256,22 @@ class Problem:
              self.data.num_users, self.data.num_items, len(self.data.ratings),
              len(self.data.trust), "edge mini-batch" if self.minibatch else "full-graph")
 
+  def split_graph(self, split: int):
+    """The graph of one split. With `rrnet.node_attributes="ratings"` its
+    node attributes are the split's training ratings (rating_attributes);
+    test ratings never enter them."""
+    if self.config.rrnet.node_attributes == "random":
+      return self.graph
+    users, items = rating_attributes(self.data, np.flatnonzero(~self.test_masks[split]))
+    return self.graph._replace(nodes1=jnp.asarray(users), nodes2=jnp.asarray(items))
+
   def batch_size(self, split: int) -> int:
     return int(min(self.config.rrnet.edge_batch_size, (~self.test_masks[split]).sum()))
 
   def initial_state(self, split: int) -> TrainState:
     r = self.config.rrnet
     model = from_config(RRNet, r, fixed_degree=False, dtype=compute_dtype(self.config.dtype))
-    graph = self.graph
+    graph = self.split_graph(split)
     if self.minibatch:
       graph = _with_inter_edges(graph, jnp.zeros((1,), jnp.int32), self.users, self.items)
     key = jax.random.fold_in(jax.random.key(self.config.seed), 100 + split)
@@ -255,13 +283,14 @@ class Problem:
     reshuffled every epoch."""
     r = self.config.rrnet
     train_rows = np.flatnonzero(~self.test_masks[split])
+    graph = self.split_graph(split)
     if self.minibatch:
       size = self.batch_size(split)
       unit = jnp.asarray(self.unit_ratings)
 
       def batches(step):
         rows = epoch_batch_rows((self.config.seed, split), train_rows, size, step)
-        return self.graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32))
+        return graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32))
 
       step_fn = edge_batch_step
     else:
@@ -270,7 +299,7 @@ class Problem:
       mask = np.zeros(num_edges, bool)
       targets[self.edge_ids[train_rows]] = self.unit_ratings[train_rows]
       mask[self.edge_ids[train_rows]] = True
-      batch = (self.graph, jnp.asarray(targets), jnp.asarray(mask))
+      batch = (graph, jnp.asarray(targets), jnp.asarray(mask))
       batches = lambda step: batch
       step_fn = full_graph_step
     return TrainingStage(
@@ -283,9 +312,9 @@ class Problem:
     rows = np.flatnonzero(self.test_masks[split])
     if self.minibatch:
       probs = compiled(edge_batch_probs, block=self.batch_size(split))(
-          state, self.graph, self.users, self.items, jnp.asarray(rows, jnp.int32))
+          state, self.split_graph(split), self.users, self.items, jnp.asarray(rows, jnp.int32))
     else:
-      probs = compiled(full_graph_probs)(state, self.graph, jnp.asarray(self.edge_ids[rows]))
+      probs = compiled(full_graph_probs)(state, self.split_graph(split), jnp.asarray(self.edge_ids[rows]))
     return from_unit(np.asarray(probs, np.float64), self.data.rating_range)
 
   def mf_predictions(self, split) -> dict[str, np.ndarray]:
