@@ -1,7 +1,8 @@
 """RR-Net for rating prediction on a social network (paper IV-C: FilmTrust, Ciao).
 
 Graph: user nodes (intra edges = trust links) and item nodes (no intra
-edges), each with 128 attributes drawn uniform in [0, 1) from the seed; inter
+edges), each with 128 attributes drawn uniform in [0, 1) from the seed (or,
+`rrnet.node_attributes="ratings"`, the split's training ratings); inter
 edges from each user to every item (`rrnet.inter = "all_items"`, FilmTrust)
 or along the rated pairs (`"rated"`, Ciao). The decoder's probability on an
 inter edge is the rating rescaled to [0, 1] (soft BCE target); predictions
@@ -245,6 +246,7 @@ class Problem:
                                     config.data.num_splits, config.data.split_seed)
     self.unit_ratings = to_unit(self.data.ratings, self.data.rating_range).astype(np.float32)
     self.graph = base_graph(config, self.data)
+    self._split_graph = (None, None)   # (split, its graph) under node_attributes="ratings"
     self.minibatch = num_inter_edges(config, self.data) > config.rrnet.edge_budget
     if self.minibatch:
       self.users = jnp.asarray(self.data.users)
@@ -262,8 +264,13 @@ class Problem:
     test ratings never enter them."""
     if self.config.rrnet.node_attributes == "random":
       return self.graph
-    users, items = rating_attributes(self.data, np.flatnonzero(~self.test_masks[split]))
-    return self.graph._replace(nodes1=jnp.asarray(users), nodes2=jnp.asarray(items))
+    # Init, training and prediction of a split all ask for it; the splits run
+    # one after another, so one dense (users x items) copy is kept, not five.
+    if self._split_graph[0] != split:
+      users, items = rating_attributes(self.data, np.flatnonzero(~self.test_masks[split]))
+      self._split_graph = (split, self.graph._replace(nodes1=jnp.asarray(users),
+                                                      nodes2=jnp.asarray(items)))
+    return self._split_graph[1]
 
   def batch_size(self, split: int) -> int:
     return int(min(self.config.rrnet.edge_batch_size, (~self.test_masks[split]).sum()))
