@@ -5,20 +5,30 @@
 
 Expects the librec layout in `data.dir`: `ratings.txt` (`user item rating`,
 1-based ids, ratings 0.5..4.0 in steps of 0.5) and `trust.txt` (`trustor
-trustee 1`). Paper settings: user graph from trust links, item graph without
-edges, 128-d uniform [0, 1) node attributes, every user linked to every item
-(1,508 x 2,071 = 3.1M inter edges: full-graph under the default edge budget
-of 4M), 5 units, hidden 16, SGD 0.01, momentum 0.9, weight decay 5e-4, 500
-epochs (full-graph steps). MAE and RMSE on the test ratings in the original
-scale, mean over 5 random 80/20 splits; `mean/test_rmse` is the
-training-mean baseline, `mf/test_rmse` biased matrix factorisation.
+trustee 1`). The paper's graph: user graph from trust links, item graph
+without edges, every user linked to every item (1,508 x 2,071 = 3.1M inter
+edges: full-graph under the default edge budget of 4M), 5 units. MAE and
+RMSE on the test ratings in the original scale, mean over 5 random 80/20
+splits; `mean/test_rmse` is the training-mean baseline, `mf/test_rmse`
+biased matrix factorisation.
+
+Departures from the paper, each measured (README, "RR-Net on ratings"):
+node attributes from each split's training ratings instead of 128 random
+values, half of the training ratings held out of the attributes as each
+step's targets, width 32 instead of 16, Adam 1e-3 for 750 steps instead
+of SGD 0.01 (momentum 0.9, weight decay 5e-4) for 500. The paper's
+settings: `--config.rrnet.node_attributes=random
+--config.rrnet.target_fraction=0 --config.rrnet.latent=16
+--config.rrnet.hidden=16 --config.rrnet.num_steps=500
+--config.rrnet.optimizer.name=sgd --config.rrnet.optimizer.learning_rate=0.01
+--config.rrnet.optimizer.weight_decay=5e-4`.
 
 Expected on generated FilmTrust-layout files with a planted rank-4 signal
-(README, "RR-Net on ratings"; 120 users, 150 items, 2,400 ratings):
-RMSE 0.752 against MF's 0.537 and the mean's 0.943 (data seed 0). It beats
-the mean, not MF; no setting tried closed that gap.
-`--config.rrnet.node_attributes=ratings` (attributes from each split's
-training ratings instead of random values) measured 0.732 there.
+(120 users, 150 items, 2,400 ratings; about 7 minutes on 2 CPU cores):
+RMSE 0.553 against MF's 0.537 and the mean's 0.943 on data seed 0 (the
+paper's settings: 0.752); over data seeds 2-6, not used to choose the
+settings, RR-Net minus MF is +0.003 ± 0.008 RMSE per seed (a tie; README).
+Not timed on the real FilmTrust.
 """
 
 from xmjax.configs import schemas
@@ -34,13 +44,16 @@ def get_config():
   config.data.num_splits = 5
   r = config.rrnet
   r.inter = "all_items"
-  r.node_dim = 128
   r.units = "intra,inter,intra,inter,inter"
-  r.latent = 16
-  r.hidden = 16
-  r.num_steps = 500
-  r.optimizer.name = "sgd"
-  r.optimizer.learning_rate = 0.01
-  r.optimizer.momentum = 0.9
-  r.optimizer.weight_decay = 5e-4
+  # Departures from the paper, each measured (README, "RR-Net on ratings");
+  # the paper's values are in the comments.
+  r.node_attributes = "ratings"    # paper: "random" (node_dim uniform [0, 1) values)
+  r.node_dim = 128                 # width of the random attributes (unused with "ratings")
+  r.target_fraction = 0.5          # paper: 0 (rating attributes are not in the paper)
+  r.latent = 32                    # paper: 16
+  r.hidden = 32                    # paper: 16
+  r.num_steps = 750                # paper: 500 epochs (full-graph steps)
+  r.optimizer.name = "adam"        # paper: "sgd", momentum 0.9, weight decay 5e-4
+  r.optimizer.learning_rate = 1e-3  # paper: 0.01
+  r.optimizer.weight_decay = 0.0
   return config

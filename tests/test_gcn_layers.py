@@ -83,6 +83,22 @@ def test_inter_edge_layer_is_eq_6_7():
     np.testing.assert_allclose(out[i], expected, rtol=1e-5, atol=1e-6)
 
 
+def test_inter_edge_layer_product_adds_a_kernel_on_the_elementwise_product():
+  """product=True (not in the paper): W (v_s || v_r) + W_product (v_s * v_r)."""
+  graph = _graph(2)
+  layer = xnn.InterEdgeLayer(features=(4, 6), kernel_features=5, product=True)
+  params = randomized(layer.init(jax.random.key(2), graph)["params"], 2)
+  out = np.asarray(layer.apply({"params": params}, graph).edges)
+  v, e = np.asarray(graph.nodes), np.asarray(graph.edges)
+  w, w_product = np.asarray(params["W"]["kernel"]), np.asarray(params["W_product"]["kernel"])
+  assert "bias" not in params["W_product"]
+  for i in range(len(SENDERS)):
+    s, r = v[SENDERS[i]], v[RECEIVERS[i]]
+    e_hat = np.concatenate([s, r]) @ w + (s * r) @ w_product
+    expected = np_mlp(params["mlp"], np.concatenate([e_hat, e[i]]))
+    np.testing.assert_allclose(out[i], expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "max"])
 def test_node_layer_is_eq_8(reduction):
   graph = _graph(2)

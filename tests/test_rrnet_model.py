@@ -190,25 +190,31 @@ def rrnet_reference(params, graph, units):
       intra_e = _np_mlp(unit["edge"]["rest"], hidden)
       v = _np_node_layer(unit["node"], v, intra_e, intra_s, intra_r)
     else:                                     # eq. 6-7, then eq. 8
-      rows = [np.concatenate([np.concatenate([v[s], v[r]]) @ unit["edge"]["W"]["kernel"], e])
+      product = unit["edge"].get("W_product", {}).get("kernel")   # rrnet.inter_product
+      rows = [np.concatenate([np.concatenate([v[s], v[r]]) @ unit["edge"]["W"]["kernel"]
+                              + (0 if product is None else (v[s] * v[r]) @ product), e])
               for s, r, e in zip(inter_s, inter_r, inter_e)]
       inter_e = _np_mlp(unit["edge"]["mlp"], np.array(rows))
       v = _np_node_layer(unit["node"], v, inter_e, inter_s, inter_r)
   return _np_mlp(p["decoder"], inter_e, activate_final=False)[:, 0]   # eq. 2
 
 
-@pytest.mark.parametrize("units", ["intra,inter,intra,inter,inter", "inter,intra,inter"])
-def test_whole_model_equals_the_equations_written_out(units):
+@pytest.mark.parametrize("units,inter_product", [("intra,inter,intra,inter,inter", False),
+                                                  ("inter,intra,inter", False),
+                                                  ("intra,inter,inter", True)])
+def test_whole_model_equals_the_equations_written_out(units, inter_product):
   """Every parameter perturbed (init's zero biases would hide a bias applied
   twice or dropped), on a builder graph and on the same graph with its
   edges shuffled (the general path)."""
   graph, _ = _problem(n=9, c=4, seed=5)
-  model = RRNet(latent=5, hidden=7, units=units)
+  model = RRNet(latent=5, hidden=7, units=units, inter_product=inter_product)
   params = model.init(jax.random.key(0), graph)["params"]
   leaves, treedef = jax.tree.flatten(params)
   keys = jax.random.split(jax.random.key(1), len(leaves))
   params = jax.tree.unflatten(treedef, [x + 0.3 * jax.random.normal(k, x.shape)
                                         for k, x in zip(keys, leaves)])
+  inter_units = [f"unit{i}_inter" for i, kind in enumerate(parse_units(units)) if kind == "inter"]
+  assert all(("W_product" in params[u]["edge"]) == inter_product for u in inter_units)
   expected = rrnet_reference(params, graph, parse_units(units))
   got = model.apply({"params": params}, graph)
   np.testing.assert_allclose(np.asarray(got), expected, rtol=2e-4, atol=2e-5)

@@ -122,6 +122,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "data.test_fraction": inside(0, 1),
         "rrnet.inter": one_of("all_items", "rated"),
         "rrnet.node_attributes": one_of("random", "ratings"),
+        "rrnet.target_fraction": Rule(lambda v: 0 <= v < 1,
+                                      lambda v: f"must be in [0, 1), got {v}"),
         "mf.learning_rate": greater_than(0),
         "mf.valid_fraction": inside(0, 1),
         **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget", "mf.rank",

@@ -151,6 +151,12 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
       # over the items, each item's over the users; per split).
       node_attributes="random",
       node_dim=128,            # width of the random attributes
+      # node_attributes="ratings": the share of the training ratings that are
+      # each step's targets and are left out of that step's attributes, as
+      # test ratings always are (0: every training rating in them; edge
+      # mini-batches: the step's batch is its targets).
+      target_fraction=0.0,
+      inter_product=False,     # inter-edge layers also see v_s * v_r (not in the paper)
       inter="all_items",       # all_items | rated
       latent=16, hidden=16, units="intra,inter,intra,inter,inter",
       aggregation="mean", layer_norm=False,

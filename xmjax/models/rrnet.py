@@ -48,6 +48,8 @@ class RRNet(nn.Module):
       concrete, the general path under jit. True: asserted by the caller
       (checked when concrete: ValueError on a graph without the layout).
     layer_norm: LayerNorm after each activation in the GCN units.
+    inter_product: the inter-edge layers also see the elementwise product of
+      their endpoints' states (InterEdgeLayer.product; not in the paper).
     dtype: compute dtype (e.g. jnp.bfloat16); params and loss stay float32.
 
   Call: graph -> (E_inter,) float32 logits, one per inter edge.
@@ -58,6 +60,7 @@ class RRNet(nn.Module):
   aggregation: str = "mean"
   fixed_degree: Optional[bool] = None
   layer_norm: bool = False
+  inter_product: bool = False
   dtype: Any = None
 
   @nn.compact
@@ -105,7 +108,8 @@ class RRNet(nn.Module):
         nodes = intra.nodes
       else:
         inter = InterGCNUnit(unit_features, self.aggregation, inter_layout, self.layer_norm,
-                             self.dtype, name=f"unit{i}_inter")(inter._replace(nodes=nodes))
+                             self.dtype, product=self.inter_product,
+                             name=f"unit{i}_inter")(inter._replace(nodes=nodes))
         nodes = inter.nodes
 
     logits = MLP((self.hidden, 1), dtype=self.dtype, name="decoder")(inter.edges)

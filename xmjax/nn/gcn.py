@@ -76,11 +76,19 @@ class IntraEdgeLayer(nn.Module):
 
 class InterEdgeLayer(nn.Module):
   """e <- MLP([W (v_s || v_r) || e]) (eq. 6-7); W is the learned kernel `W`
-  (no bias) of width `kernel_features` (default: the node width)."""
+  (no bias) of width `kernel_features` (default: the node width).
+
+  product=True adds W_prod (v_s * v_r), a second kernel on the elementwise
+  product of the endpoints (not in the paper): an MLP on a concatenation
+  learns a product of its halves only approximately, and rating prediction
+  is one (matrix factorisation's p_u . q_i). It costs one (E, F) gather
+  product per edge, where the concatenated term needs none.
+  """
   features: tuple[int, ...] = (16, 16)
   kernel_features: Optional[int] = None
   layer_norm: bool = False
   dtype: Any = None
+  product: bool = False
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
@@ -88,6 +96,9 @@ class InterEdgeLayer(nn.Module):
     width = self.kernel_features or v.shape[-1]
     fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype, name="W")(
         v, v, graph.senders, graph.receivers)
+    if self.product:
+      fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype, name="W_product")(
+          v[graph.senders] * v[graph.receivers])
     inputs = fused if graph.edges is None else jnp.concatenate([fused, graph.edges], -1)
     edges = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
                 dtype=self.dtype, name="mlp")(inputs)
@@ -150,7 +161,10 @@ class IntraGCNUnit(_GCNUnit):
 
 
 class InterGCNUnit(_GCNUnit):
-  """Inter-edge layer (with kernel W) then node layer (one "inter" unit)."""
+  """Inter-edge layer (with kernel W) then node layer (one "inter" unit);
+  `product` as in InterEdgeLayer."""
+  product: bool = False
 
   def edge_layer(self):
-    return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype, name="edge")
+    return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
+                          product=self.product, name="edge")

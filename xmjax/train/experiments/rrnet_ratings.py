@@ -1,13 +1,24 @@
 """RR-Net for rating prediction on a social network (paper IV-C: FilmTrust, Ciao).
 
 Graph: user nodes (intra edges = trust links) and item nodes (no intra
-edges), each with 128 attributes drawn uniform in [0, 1) from the seed (or,
-`rrnet.node_attributes="ratings"`, the split's training ratings); inter
-edges from each user to every item (`rrnet.inter = "all_items"`, FilmTrust)
-or along the rated pairs (`"rated"`, Ciao). The decoder's probability on an
-inter edge is the rating rescaled to [0, 1] (soft BCE target); predictions
-map back to the rating scale. Test ratings are masked out of the loss (their
-edges still carry messages when they are inter edges).
+edges), each with 128 attributes drawn uniform in [0, 1) from the seed (the
+paper), or (`rrnet.node_attributes="ratings"`) each user's row and each
+item's column of the split's centred training ratings, divided by their
+count; inter edges from each user to every item (`rrnet.inter =
+"all_items"`, FilmTrust) or along the rated pairs (`"rated"`, Ciao). The
+decoder's probability on an inter edge is the rating rescaled to [0, 1]
+(soft BCE target); predictions map back to the rating scale. Test ratings
+are masked out of the loss and never enter the attributes (their edges
+still carry messages when they are inter edges).
+
+With rating attributes a training rating would sit in the attributes of
+both ends of the edge that predicts it, which no test rating does: the
+network learns to read its target back. `rrnet.target_fraction` closes that
+gap: each step a seeded share of the training ratings are the targets and
+are left out of the attributes the step builds (on device, inside the
+jitted step); prediction uses every training rating. `rrnet.inter_product`
+adds the elementwise product of the endpoints to the inter-edge layers
+(`xmjax.nn.InterEdgeLayer`; no gain measured with the shipped settings).
 
 Training is full-graph while the inter graph has at most `rrnet.edge_budget`
 edges. Above it, each step is an edge mini-batch: a fixed number of training
@@ -29,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -72,6 +83,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     raise InputError(f"config.data.dir: set it to the directory holding the "
                      f"{config.data.name} files")
   check_units(config.rrnet)
+  if config.rrnet.target_fraction > 0 and config.rrnet.node_attributes != "ratings":
+    raise InputError(f"config.rrnet.target_fraction: {config.rrnet.target_fraction} holds "
+                     f"training ratings out of the node attributes, which needs "
+                     f"rrnet.node_attributes='ratings', not "
+                     f"{config.rrnet.node_attributes!r}")
 
 
 def data_files(config) -> list[str]:
@@ -121,17 +137,60 @@ def random_attributes(config, data):
   return users, items
 
 
+class AttributeRatings(NamedTuple):
+  """The ratings node attributes are built from (a pytree; every field (R,)):
+  `centred` ratings (minus the training mean) and the `weight` (1 or 0) of
+  each in the attributes."""
+  users: jax.Array
+  items: jax.Array
+  centred: jax.Array
+  weight: jax.Array
+
+
+def attributes_from_ratings(ratings: AttributeRatings, num_users: int, num_items: int):
+  """Each user's weighted centred ratings over the items (0 where unrated),
+  divided by its count of weighted ratings, and each item's over the users.
+  Dividing by the count keeps a row's expectation (and so the first layer's
+  output: a mean of per-item columns weighted by the ratings) the same when a
+  share of the ratings is held out (rrnet.target_fraction); 1/sqrt(count)
+  does not, and measured worse (README)."""
+  matrix = jnp.zeros((num_users, num_items), jnp.float32).at[ratings.users, ratings.items].add(
+      ratings.centred * ratings.weight)
+  user_count = jnp.zeros((num_users,), jnp.float32).at[ratings.users].add(ratings.weight)
+  item_count = jnp.zeros((num_items,), jnp.float32).at[ratings.items].add(ratings.weight)
+  return (matrix / jnp.maximum(user_count, 1.0)[:, None],
+          matrix.T / jnp.maximum(item_count, 1.0)[:, None])
+
+
+def split_attribute_ratings(data, train_rows) -> AttributeRatings:
+  """Every rating centred on the split's training mean; weight 1 on the
+  training ratings, 0 on the test ratings."""
+  weight = np.zeros(len(data.ratings), np.float32)
+  weight[train_rows] = 1.0
+  centred = data.ratings - data.ratings[train_rows].mean()
+  return AttributeRatings(jnp.asarray(data.users), jnp.asarray(data.items),
+                          jnp.asarray(centred, jnp.float32), jnp.asarray(weight))
+
+
 def rating_attributes(data, train_rows):
   """Each user's training ratings over the items (centred on the training
-  mean, 0 where unrated, scaled by 1/sqrt(count)), and each item's over the
-  users: the split's training ratings only."""
-  users, items = data.users[train_rows], data.items[train_rows]
-  centred = data.ratings[train_rows] - data.ratings[train_rows].mean()
-  matrix = np.zeros((data.num_users, data.num_items), np.float32)
-  matrix[users, items] = centred
-  user_count = np.maximum(np.bincount(users, minlength=data.num_users), 1)
-  item_count = np.maximum(np.bincount(items, minlength=data.num_items), 1)
-  return matrix / np.sqrt(user_count)[:, None], matrix.T / np.sqrt(item_count)[:, None]
+  mean, 0 where unrated, divided by the user's count), and each item's over
+  the users: the split's training ratings only. NumPy (users x items, items x users)."""
+  users, items = attributes_from_ratings(split_attribute_ratings(data, train_rows),
+                                         data.num_users, data.num_items)
+  return np.asarray(users), np.asarray(items)
+
+
+def with_rating_attributes(graph, ratings: AttributeRatings):
+  users, items = attributes_from_ratings(ratings, graph.nodes1.shape[0], graph.nodes2.shape[0])
+  return graph._replace(nodes1=users, nodes2=items)
+
+
+def target_rows(seed: tuple[int, ...], rows: np.ndarray, fraction: float, step: int) -> np.ndarray:
+  """The seeded `fraction` of `rows` that are step `step`'s targets (held out
+  of its attributes): a pure function of the step, so a resumed run draws the same."""
+  rng = np.random.default_rng([*seed, step])
+  return rows[rng.random(len(rows)) < fraction]
 
 
 def base_graph(config, data: ratings_lib.RatingData) -> graph_lib.CrossModalGraph:
@@ -183,8 +242,13 @@ def from_unit(probs, rating_range):
 # Steps.
 
 
-def full_graph_step(state: TrainState, graph, targets, train_mask, reduction: str = "mean"):
-  """One full-graph step; the loss covers the training ratings only."""
+def full_graph_step(state: TrainState, graph, targets, train_mask, attribute_ratings=None,
+                    reduction: str = "mean"):
+  """One full-graph step; the loss covers `train_mask` (the training ratings,
+  or the step's targets). With `attribute_ratings` the node attributes are
+  built from them inside the step (the step's other training ratings)."""
+  if attribute_ratings is not None:
+    graph = with_rating_attributes(graph, attribute_ratings)
 
   def loss_fn(params):
     logits = state.apply_fn({"params": params}, graph)
@@ -200,8 +264,13 @@ def _with_inter_edges(graph, rows, users, items):
 
 
 def edge_batch_step(state: TrainState, graph, users, items, unit_ratings, rows,
-                    reduction: str = "mean"):
-  """One step on an edge mini-batch: the ratings `rows` are the inter graph."""
+                    attribute_ratings=None, reduction: str = "mean"):
+  """One step on an edge mini-batch: the ratings `rows` are the inter graph.
+  With `attribute_ratings` (rrnet.target_fraction > 0) the node attributes
+  are built inside the step from the training ratings other than `rows`."""
+  if attribute_ratings is not None:
+    held_out = attribute_ratings.weight.at[rows].set(0.0)
+    graph = with_rating_attributes(graph, attribute_ratings._replace(weight=held_out))
   batch_graph = _with_inter_edges(graph, rows, users, items)
   targets = unit_ratings[rows]
   mask = jnp.ones(rows.shape, bool)
@@ -291,13 +360,18 @@ class Problem:
     r = self.config.rrnet
     train_rows = np.flatnonzero(~self.test_masks[split])
     graph = self.split_graph(split)
+    # rrnet.target_fraction > 0: each step's targets are left out of the node
+    # attributes it sees, as every test rating is (see check_config).
+    attribute_ratings = (split_attribute_ratings(self.data, train_rows)
+                         if r.target_fraction > 0 else None)
     if self.minibatch:
       size = self.batch_size(split)
       unit = jnp.asarray(self.unit_ratings)
 
       def batches(step):
         rows = epoch_batch_rows((self.config.seed, split), train_rows, size, step)
-        return graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32))
+        return (graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32)),
+                attribute_ratings)
 
       step_fn = edge_batch_step
     else:
@@ -306,8 +380,20 @@ class Problem:
       mask = np.zeros(num_edges, bool)
       targets[self.edge_ids[train_rows]] = self.unit_ratings[train_rows]
       mask[self.edge_ids[train_rows]] = True
-      batch = (graph, jnp.asarray(targets), jnp.asarray(mask))
-      batches = lambda step: batch
+      targets, mask = jnp.asarray(targets), jnp.asarray(mask)
+      if attribute_ratings is None:
+        batches = lambda step: (graph, targets, mask, None)
+      else:
+        train_weight = (~self.test_masks[split]).astype(np.float32)
+
+        def batches(step):
+          held_out = target_rows((self.config.seed, split, 7), train_rows, r.target_fraction, step)
+          step_mask = np.zeros(num_edges, bool)
+          step_mask[self.edge_ids[held_out]] = True
+          weight = train_weight.copy()
+          weight[held_out] = 0.0
+          return (graph, targets, jnp.asarray(step_mask),
+                  attribute_ratings._replace(weight=jnp.asarray(weight)))
       step_fn = full_graph_step
     return TrainingStage(
         name=f"split{split}", init=lambda: self.initial_state(split), step=step_fn,
