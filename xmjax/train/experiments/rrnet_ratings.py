@@ -38,6 +38,7 @@ split (`mf/`, `xmjax.train.mf_baseline`; its predictions cached in
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import Any, NamedTuple
@@ -193,6 +194,14 @@ def target_rows(seed: tuple[int, ...], rows: np.ndarray, fraction: float, step: 
   return rows[rng.random(len(rows)) < fraction]
 
 
+@functools.partial(jax.jit, static_argnames="num_edges")
+def _held_out_targets(edge_ids, train_weight, is_target, num_edges: int):
+  """A step's loss mask over the inter edges (its targets) and the attribute
+  weights of every rating (the training ratings that are not its targets)."""
+  mask = jnp.zeros((num_edges,), bool).at[edge_ids].set(is_target)
+  return mask, jnp.where(is_target, 0.0, train_weight)
+
+
 def base_graph(config, data: ratings_lib.RatingData) -> graph_lib.CrossModalGraph:
   """Nodes and intra edges; inter edges are added per mode."""
   users, items = random_attributes(config, data)
@@ -336,9 +345,9 @@ class Problem:
     # Init, training and prediction of a split all ask for it; the splits run
     # one after another, so one dense (users x items) copy is kept, not five.
     if self._split_graph[0] != split:
-      users, items = rating_attributes(self.data, np.flatnonzero(~self.test_masks[split]))
-      self._split_graph = (split, self.graph._replace(nodes1=jnp.asarray(users),
-                                                      nodes2=jnp.asarray(items)))
+      train_rows = np.flatnonzero(~self.test_masks[split])
+      self._split_graph = (split, with_rating_attributes(
+          self.graph, split_attribute_ratings(self.data, train_rows)))
     return self._split_graph[1]
 
   def batch_size(self, split: int) -> int:
@@ -384,16 +393,17 @@ class Problem:
       if attribute_ratings is None:
         batches = lambda step: (graph, targets, mask, None)
       else:
-        train_weight = (~self.test_masks[split]).astype(np.float32)
+        edge_ids = jnp.asarray(self.edge_ids)
 
         def batches(step):
-          held_out = target_rows((self.config.seed, split, 7), train_rows, r.target_fraction, step)
-          step_mask = np.zeros(num_edges, bool)
-          step_mask[self.edge_ids[held_out]] = True
-          weight = train_weight.copy()
-          weight[held_out] = 0.0
-          return (graph, targets, jnp.asarray(step_mask),
-                  attribute_ratings._replace(weight=jnp.asarray(weight)))
+          # Only the (R,) target flags cross to the device; the (E,) loss mask
+          # and the attribute weights are made there.
+          is_target = np.zeros(len(self.data.ratings), bool)
+          is_target[target_rows((self.config.seed, split, 7), train_rows, r.target_fraction,
+                                step)] = True
+          step_mask, weight = _held_out_targets(edge_ids, attribute_ratings.weight,
+                                                jnp.asarray(is_target), num_edges)
+          return graph, targets, step_mask, attribute_ratings._replace(weight=weight)
       step_fn = full_graph_step
     return TrainingStage(
         name=f"split{split}", init=lambda: self.initial_state(split), step=step_fn,
