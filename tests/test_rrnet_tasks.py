@@ -322,13 +322,54 @@ def test_target_fraction_holds_each_steps_targets_out_of_its_attributes(tmp_path
                           **{**fields, "rrnet.node_attributes": "random"}))
 
 
+def test_prediction_draws_average_over_attributes_drawn_as_in_training(tmp_path):
+  """rrnet.prediction_draws: the test probabilities are the mean over K
+  graphs whose attributes each leave out a target_fraction share of the
+  training ratings (never a test rating); with a vanishing share they are
+  the every-rating prediction."""
+  from xmjax.train.experiments import rrnet_ratings as rr
+  write_filmtrust(tmp_path / "filmtrust")
+  fields = {"data.dir": str(tmp_path / "filmtrust"), "data.num_splits": 1,
+            "rrnet.node_attributes": "ratings", "rrnet.target_fraction": 0.5,
+            "rrnet.prediction_draws": 3}
+  problem = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **fields))
+  state = problem.initial_state(0)
+  d, test = problem.data, problem.test_masks[0]
+  attribute_ratings = rr.split_attribute_ratings(d, np.flatnonzero(~test))
+  key = jax.random.fold_in(jax.random.key(0), 200)          # the seed, split 0
+  expected, kept_share = [], []
+  for draw_key in jax.random.split(key, 3):
+    kept = np.asarray(jax.random.uniform(draw_key, (len(d.ratings),))) >= 0.5
+    weight = (~test & kept).astype(np.float32)
+    drawn = rr.drawn_attribute_ratings(attribute_ratings, draw_key, 0.5)
+    np.testing.assert_array_equal(np.asarray(drawn.weight), weight)   # no test rating, ever
+    kept_share.append(weight[~test].mean())
+    graph = rr.with_rating_attributes(problem.graph, attribute_ratings._replace(
+        weight=jnp.asarray(weight)))
+    expected.append(np.asarray(rr.full_graph_probs(state, graph, problem.edge_ids[test])))
+  assert 0.3 < np.mean(kept_share) < 0.7 and len(set(kept_share)) == 3
+  truth_scale = rr.from_unit(np.mean(expected, 0), d.rating_range)
+  np.testing.assert_allclose(problem.predict(state, 0), truth_scale, rtol=1e-5)
+  # A vanishing held-out share: every draw holds every training rating.
+  nearly_all = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+      **fields, "rrnet.target_fraction": 1e-9}))
+  every = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+      **fields, "rrnet.target_fraction": 1e-9, "rrnet.prediction_draws": 0}))
+  np.testing.assert_allclose(nearly_all.predict(state, 0), every.predict(state, 0), rtol=1e-5)
+  assert np.abs(problem.predict(state, 0) - every.predict(state, 0)).max() > 1e-3
+  with pytest.raises(InputError, match=r"config\.rrnet\.prediction_draws: .*target_fraction"):
+    rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+        **fields, "rrnet.target_fraction": 0.0}))
+
+
 def test_edge_minibatches_cover_every_test_rating(tmp_path):
   write_filmtrust(tmp_path / "filmtrust")
   # Node attributes from each split's training ratings (also on this path).
   config = set_fields(load_config("rrnet_filmtrust"), **{
       "data.dir": str(tmp_path / "filmtrust"), "data.num_splits": 1, "rrnet.num_steps": 4,
       "rrnet.edge_budget": 100, "rrnet.edge_batch_size": 25,
-      "rrnet.node_attributes": "ratings"})
+      "rrnet.node_attributes": "ratings", "rrnet.target_fraction": 0.5,
+      "rrnet.prediction_draws": 2})
   results = train_and_evaluate(config, str(tmp_path / "run"))
   assert results["training"] == "edge_minibatch"
   assert results["num_test_ratings"] == 36           # 36 test ratings in blocks of 25

@@ -124,6 +124,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "rrnet.node_attributes": one_of("random", "ratings"),
         "rrnet.target_fraction": Rule(lambda v: 0 <= v < 1,
                                       lambda v: f"must be in [0, 1), got {v}"),
+        "rrnet.prediction_draws": at_least(0),
         "mf.learning_rate": greater_than(0),
         "mf.valid_fraction": inside(0, 1),
         **_positive("data.num_splits", "rrnet.node_dim", "rrnet.edge_budget", "mf.rank",

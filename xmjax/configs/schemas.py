@@ -156,6 +156,10 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
       # test ratings always are (0: every training rating in them; edge
       # mini-batches: the step's batch is its targets).
       target_fraction=0.0,
+      # target_fraction > 0: predictions averaged over this many attribute
+      # draws made as a training step makes them (0: one prediction whose
+      # attributes hold every training rating).
+      prediction_draws=0,
       inter_product=False,     # inter-edge layers also see v_s * v_r (not in the paper)
       inter="all_items",       # all_items | rated
       latent=16, hidden=16, units="intra,inter,intra,inter,inter",

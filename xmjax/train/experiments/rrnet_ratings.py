@@ -16,9 +16,12 @@ both ends of the edge that predicts it, which no test rating does: the
 network learns to read its target back. `rrnet.target_fraction` closes that
 gap: each step a seeded share of the training ratings are the targets and
 are left out of the attributes the step builds (on device, inside the
-jitted step); prediction uses every training rating. `rrnet.inter_product`
-adds the elementwise product of the endpoints to the inter-edge layers
-(`xmjax.nn.InterEdgeLayer`; no gain measured with the shipped settings).
+jitted step). Prediction uses every training rating, or
+(`rrnet.prediction_draws`) averages over attribute draws made as a training
+step makes them: the input distribution the network was trained on.
+`rrnet.inter_product` adds the elementwise product of the endpoints to the
+inter-edge layers (`xmjax.nn.InterEdgeLayer`; no gain measured with the
+shipped settings).
 
 Training is full-graph while the inter graph has at most `rrnet.edge_budget`
 edges. Above it, each step is an edge mini-batch: a fixed number of training
@@ -84,6 +87,10 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     raise InputError(f"config.data.dir: set it to the directory holding the "
                      f"{config.data.name} files")
   check_units(config.rrnet)
+  if config.rrnet.prediction_draws and config.rrnet.target_fraction == 0:
+    raise InputError(f"config.rrnet.prediction_draws: {config.rrnet.prediction_draws} draws of "
+                     f"the training attributes need rrnet.target_fraction > 0 (with every "
+                     f"training rating in the attributes there is nothing to draw)")
   if config.rrnet.target_fraction > 0 and config.rrnet.node_attributes != "ratings":
     raise InputError(f"config.rrnet.target_fraction: {config.rrnet.target_fraction} holds "
                      f"training ratings out of the node attributes, which needs "
@@ -308,6 +315,33 @@ def edge_batch_probs(state: TrainState, graph, users, items, rows, block: int):
   return jax.lax.map(one_block, blocks).reshape(-1)[:n]
 
 
+def drawn_attribute_ratings(ratings: AttributeRatings, key, share) -> AttributeRatings:
+  """`ratings` with each training rating left out of the attributes with
+  probability `share`: the attributes a training step sees."""
+  kept = jax.random.uniform(key, ratings.weight.shape) >= share
+  return ratings._replace(weight=jnp.where(kept, ratings.weight, 0.0))
+
+
+def probs_over_draws(state, graph, attribute_ratings: AttributeRatings, key, share, *args,
+                     probs_fn, draws: int, block: int | None = None):
+  """`probs_fn(state, graph, *args[, block=block])` averaged over `draws` graphs
+  whose attributes are drawn as in training (drawn_attribute_ratings), one
+  after another under `lax.map` (one graph's activations live at a time).
+
+  Trained on attributes built from a held-out share of the ratings, the
+  network sees a different input distribution when prediction uses every
+  rating; averaging over the training distribution is the prediction the
+  training objective fits (the same reasoning as Monte Carlo dropout)."""
+  static = {} if block is None else {"block": block}
+
+  def one_draw(draw_key):
+    drawn = with_rating_attributes(graph, drawn_attribute_ratings(attribute_ratings, draw_key,
+                                                                  share))
+    return probs_fn(state, drawn, *args, **static)
+
+  return jax.lax.map(one_draw, jax.random.split(key, draws)).mean(0)
+
+
 # ----------------------------------------------------------------------------
 
 
@@ -410,14 +444,33 @@ class Problem:
         batches=batches, num_steps=r.num_steps, checkpoint_every=r.checkpoint_every,
         static={"reduction": r.loss_reduction})
 
+  def held_out_share(self, split: int) -> float:
+    """The share of the training ratings a training step leaves out of its
+    attributes (rrnet.target_fraction, or one edge mini-batch)."""
+    if self.minibatch:
+      return self.batch_size(split) / int((~self.test_masks[split]).sum())
+    return float(self.config.rrnet.target_fraction)
+
   def predict(self, state, split) -> np.ndarray:
-    """Predicted ratings (original scale) of the split's test ratings, every one."""
+    """Predicted ratings (original scale) of the split's test ratings, every
+    one. With `rrnet.prediction_draws` the probabilities are averaged over
+    that many attribute draws made as in training (probs_over_draws); else
+    the attributes hold every training rating."""
     rows = np.flatnonzero(self.test_masks[split])
     if self.minibatch:
-      probs = compiled(edge_batch_probs, block=self.batch_size(split))(
-          state, self.split_graph(split), self.users, self.items, jnp.asarray(rows, jnp.int32))
+      probs_fn, static = edge_batch_probs, {"block": self.batch_size(split)}
+      args = (self.users, self.items, jnp.asarray(rows, jnp.int32))
     else:
-      probs = compiled(full_graph_probs)(state, self.split_graph(split), jnp.asarray(self.edge_ids[rows]))
+      probs_fn, static, args = full_graph_probs, {}, (jnp.asarray(self.edge_ids[rows]),)
+    draws = self.config.rrnet.prediction_draws
+    if draws:
+      train_rows = np.flatnonzero(~self.test_masks[split])
+      key = jax.random.fold_in(jax.random.key(self.config.seed), 200 + split)
+      probs = compiled(probs_over_draws, probs_fn=probs_fn, draws=draws, **static)(
+          state, self.split_graph(split), split_attribute_ratings(self.data, train_rows), key,
+          self.held_out_share(split), *args)
+    else:
+      probs = compiled(probs_fn, **static)(state, self.split_graph(split), *args)
     return from_unit(np.asarray(probs, np.float64), self.data.rating_range)
 
   def mf_predictions(self, split) -> dict[str, np.ndarray]:
