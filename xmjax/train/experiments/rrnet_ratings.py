@@ -358,7 +358,8 @@ class Problem:
                                     config.data.num_splits, config.data.split_seed)
     self.unit_ratings = to_unit(self.data.ratings, self.data.rating_range).astype(np.float32)
     self.graph = base_graph(config, self.data)
-    self._split_graph = (None, None)   # (split, its graph) under node_attributes="ratings"
+    # (split, its graph, its AttributeRatings) under node_attributes="ratings"
+    self._split = (None, None, None)
     self.minibatch = num_inter_edges(config, self.data) > config.rrnet.edge_budget
     if self.minibatch:
       self.users = jnp.asarray(self.data.users)
@@ -376,13 +377,20 @@ class Problem:
     test ratings never enter them."""
     if self.config.rrnet.node_attributes == "random":
       return self.graph
-    # Init, training and prediction of a split all ask for it; the splits run
-    # one after another, so one dense (users x items) copy is kept, not five.
-    if self._split_graph[0] != split:
+    return self._split_arrays(split)[0]
+
+  def attribute_ratings(self, split: int) -> AttributeRatings:
+    """The split's ratings as attributes see them (split_attribute_ratings)."""
+    return self._split_arrays(split)[1]
+
+  def _split_arrays(self, split: int):
+    # Init, training and prediction of a split all ask for them; the splits
+    # run one after another, so one dense (users x items) copy is kept, not five.
+    if self._split[0] != split:
       train_rows = np.flatnonzero(~self.test_masks[split])
-      self._split_graph = (split, with_rating_attributes(
-          self.graph, split_attribute_ratings(self.data, train_rows)))
-    return self._split_graph[1]
+      ratings = split_attribute_ratings(self.data, train_rows)
+      self._split = (split, with_rating_attributes(self.graph, ratings), ratings)
+    return self._split[1:]
 
   def batch_size(self, split: int) -> int:
     return int(min(self.config.rrnet.edge_batch_size, (~self.test_masks[split]).sum()))
@@ -405,8 +413,7 @@ class Problem:
     graph = self.split_graph(split)
     # rrnet.target_fraction > 0: each step's targets are left out of the node
     # attributes it sees, as every test rating is (see check_config).
-    attribute_ratings = (split_attribute_ratings(self.data, train_rows)
-                         if r.target_fraction > 0 else None)
+    attribute_ratings = self.attribute_ratings(split) if r.target_fraction > 0 else None
     if self.minibatch:
       size = self.batch_size(split)
       unit = jnp.asarray(self.unit_ratings)
@@ -464,10 +471,9 @@ class Problem:
       probs_fn, static, args = full_graph_probs, {}, (jnp.asarray(self.edge_ids[rows]),)
     draws = self.config.rrnet.prediction_draws
     if draws:
-      train_rows = np.flatnonzero(~self.test_masks[split])
       key = jax.random.fold_in(jax.random.key(self.config.seed), 200 + split)
       probs = compiled(probs_over_draws, probs_fn=probs_fn, draws=draws, **static)(
-          state, self.split_graph(split), split_attribute_ratings(self.data, train_rows), key,
+          state, self.split_graph(split), self.attribute_ratings(split), key,
           self.held_out_share(split), *args)
     else:
       probs = compiled(probs_fn, **static)(state, self.split_graph(split), *args)
