@@ -6,8 +6,15 @@
 Expects the librec layout in `data.dir`: `ratings.txt` (`user item rating`,
 1-based ids, ratings 0.5..4.0 in steps of 0.5) and `trust.txt` (`trustor
 trustee 1`). The paper's graph: user graph from trust links, item graph
-without edges, every user linked to every item (1,508 x 2,071 = 3.1M inter
-edges: full-graph under the default edge budget of 4M), 5 units. MAE and
+without edges, every user linked to every item (on the real files 1,642
+users, those of the trust file included, x 2,071 items = 3.4M inter edges:
+full-graph under the default edge budget of 4M), 5 units. The inter-edge
+blocks run in 38 chunks of ~89k edges (`rrnet.edge_chunk_size`,
+xmjax.nn.chunked): the same numbers as unchunked, peak RSS 5.1 GB instead
+of 9.9 GB, about 23 s a full-graph step on 2 CPU cores
+(benchmarks/RESULTS.md), so 1,000 steps x 5 splits is about 32 hours
+there: a run for an accelerator. configs/rrnet_filmtrust_sampled.py is the
+real-data run that fits 2 CPU cores. MAE and
 RMSE on the test ratings in the original scale, mean over 5 random 80/20
 splits; `mean/test_rmse` is the training-mean baseline, `mf/test_rmse`
 biased matrix factorisation.
@@ -29,7 +36,8 @@ Expected on generated FilmTrust-layout files with a planted rank-4 signal
 RMSE 0.542 against MF's 0.537 and the mean's 0.943 on data seed 0 (the
 paper's settings: 0.752); over data seeds 2-6, not used to choose the
 settings, RR-Net minus MF is -0.013 ± 0.009 RMSE per seed, below MF on
-all five (paired t p = 0.035; README). Not timed on the real FilmTrust.
+all five (paired t p = 0.035; README). On the real files: README, "RR-Net
+on the papers' own data".
 """
 
 from xmjax.configs import schemas
@@ -45,6 +53,10 @@ def get_config():
   config.data.num_splits = 5
   r = config.rrnet
   r.inter = "all_items"
+  # The all-items graph's per-edge blocks in chunks of ~100k edges (38 on the
+  # real FilmTrust): the same numbers in well under half the memory
+  # (benchmarks/RESULTS.md, "RR-Net ratings, real FilmTrust").
+  r.edge_chunk_size = 100_000
   r.units = "intra,inter,intra,inter,inter"
   # Departures from the paper, each measured (README, "RR-Net on ratings");
   # the paper's values are in the comments.

@@ -25,7 +25,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")  # xmjax.train.optim.SCHEDULES
 AGGREGATIONS = ("mean", "sum", "max")                        # xmjax.nn.aggregation.REDUCTIONS
 # xmjax.models.cnn.BASELINES:
-BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2", "mlp")
+BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2", "spec_cnn", "mlp")
 FUSIONS = ("concat", "add", "sub", "mul")                    # xmjax.nn.relation.FUSIONS
 DTYPES = ("bfloat16", "float32")                             # xmjax.train.state.DTYPES
 SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS
@@ -111,6 +111,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "baseline.arch": one_of(*BASELINE_ARCHS, kind="architecture"),
         "rrnet.ablations": subset_of(*RRNET_ABLATIONS),
         "baseline.width": greater_than(0),
+        "data.max_per_class": at_least(0),
         **_optimizer("baseline.optimizer"),
         **_positive("baseline.num_epochs", "baseline.batch_size", "baseline.eval_batch_size",
                     "baseline.checkpoint_every"),
@@ -120,7 +121,9 @@ RULES: dict[str, dict[str, Rule]] = {
         **_header(), **_rrnet_model(),
         "data.name": one_of("filmtrust", "ciao", "synthetic", kind="data set"),
         "data.test_fraction": inside(0, 1),
-        "rrnet.inter": one_of("all_items", "rated"),
+        "rrnet.inter": one_of("all_items", "rated", "rated_sampled"),
+        "rrnet.unrated_per_user": at_least(0),
+        "rrnet.edge_chunk_size": at_least(0),
         "rrnet.node_attributes": one_of("random", "ratings"),
         "rrnet.target_fraction": Rule(lambda v: 0 <= v < 1,
                                       lambda v: f"must be in [0, 1), got {v}"),

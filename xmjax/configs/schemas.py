@@ -64,10 +64,18 @@ def _rrnet_classification() -> ml_collections.ConfigDict:
   c.mesh = mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
       # The shipped UCI 8x8 digits, the shipped UCI Multiple Features
-      # ("mfeat", feature vectors: use baseline.arch "mlp"), or "cifar10" /
-      # "cifar100" (TFDS).
+      # ("mfeat", feature vectors: use baseline.arch "mlp"), "cifar10" /
+      # "cifar100" (TFDS, or an image folder in `path`), or "esc10" /
+      # "esc50" (spectrogram folder in `path`, fold `test_fold` tests).
       name="optdigits",
-      path="",                 # optdigits, mfeat: "" = the shipped file
+      # optdigits, mfeat: "" = the shipped file; cifar10/100: an image folder
+      # <split>/<class>/<image> (directory or .tar/.tar.gz) read instead of
+      # TFDS; esc10/50: the spectrogram folder (directory or .tar.gz).
+      path="",
+      image_size=(),           # image folders: (height, width) to resize to; () = as stored
+      max_per_class=0,         # image folders: keep the first N images of each class per split (0 = all)
+      cache_dir="",            # decoded image/spectrogram folders ("" = $XMJAX_CACHE_DIR or ~/.cache/xmjax)
+      test_fold=1,             # esc10/50: the ESC fold (1..5) that is the test split
       views="",                # mfeat: views concatenated as the instance features ("" = all six)
       data_dir="",             # TFDS sets: a prepared copy ("" = TFDS's default)
       # TFDS sets: > 0 replaces the files by this many generated examples of
@@ -84,7 +92,7 @@ def _rrnet_classification() -> ml_collections.ConfigDict:
       # the test rows' (stacking). 0 = the paper's setting, one training set.
       holdout_fraction=0.0))
   c.baseline = ml_collections.ConfigDict(dict(
-      arch="digits_cnn",       # or resnet18, resnet50, mobilenet_v2 (CIFAR variants)
+      arch="digits_cnn",       # or resnet18, resnet50, mobilenet_v2 (CIFAR variants), spec_cnn, mlp
       width=1.0,               # channel multiplier (1.0 = the published networks)
       num_epochs=20, batch_size=64, eval_batch_size=512,
       checkpoint_every=200,
@@ -138,6 +146,11 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(dict(
       name="filmtrust",   # filmtrust (librec files), ciao (.mat files), synthetic
       dir="",             # directory of the files
+      # Public Ciao / Epinions releases hold ratings off the grid (0) and
+      # repeated (user, item) pairs. False: the first off-grid rating stops
+      # the run, naming file and row. True: off-grid rows are dropped and a
+      # repeated pair keeps its last rating (file order), with the counts logged.
+      drop_invalid=False,
       test_fraction=0.2,
       num_splits=5,       # seeded random splits; metrics are their mean
       split_seed=0,
@@ -161,9 +174,22 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
       # attributes hold every training rating).
       prediction_draws=0,
       inter_product=False,     # inter-edge layers also see v_s * v_r (not in the paper)
-      inter="all_items",       # all_items | rated
+      # Inter edges: every (user, item) pair ("all_items", the paper's
+      # FilmTrust graph), the rated pairs ("rated", the paper's Ciao), or the
+      # rated pairs plus `unrated_per_user` seeded unrated items per user
+      # ("rated_sampled": message paths like all_items' at a fraction of its edges).
+      inter="all_items",
+      unrated_per_user=32,
       latent=16, hidden=16, units="intra,inter,intra,inter,inter",
       aggregation="mean", layer_norm=False,
+      # Rematerialise RR-Net's blocks in the backward pass (same numbers, about
+      # one more forward of compute, a fraction of the activation memory).
+      remat=False,
+      # > 0: a full inter graph of more edges runs RR-Net's inter-edge blocks
+      # in chunks of about this many edges under a rematerialised scan
+      # (xmjax.nn.chunked): the same numbers, per-edge hidden activations one
+      # chunk at a time. What fits the all-items FilmTrust graph; 0 = never.
+      edge_chunk_size=0,
       edge_budget=4_000_000,   # more inter edges than this: edge mini-batches
       edge_batch_size=65_536,  # training ratings per mini-batch step
       num_steps=500, checkpoint_every=100, loss_reduction="mean",

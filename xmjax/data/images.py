@@ -1,7 +1,10 @@
 """Classification data for the RR-Net classification task: the shipped UCI
-digits, the shipped UCI Multiple Features (feature vectors) or CIFAR-10/100
-from TFDS, split into the parts the task trains and evaluates on, with the
-per-channel (per-feature) statistics of the baseline rows."""
+digits, the shipped UCI Multiple Features (feature vectors), CIFAR-10/100
+from TFDS or from an image folder (`data.path`: `<split>/<class>/<image>`,
+a directory or a .tar.gz), or ESC-10/50 spectrograms with one of ESC's five
+folds as the test split (`data.test_fold`), split into the parts the task
+trains and evaluates on, with the per-channel (per-feature) statistics of
+the baseline rows."""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from xmjax.data.class_names import CIFAR10, CIFAR100
+from xmjax.data.esc_spectrograms import ESC_SETS, load_esc_spectrograms
+from xmjax.data.image_folder import load_image_folder
 from xmjax.data.shipped import MFEAT_VIEWS, load_mfeat, load_optdigits
 from xmjax.data.splits import stratified_split
 from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
@@ -21,7 +27,8 @@ __all__ = ["DATASETS", "load_data"]
 # The shipped sets, split by seeded stratified fractions (test_fraction);
 # the TFDS sets keep their official test split.
 SHIPPED = ("optdigits", "mfeat")
-DATASETS = SHIPPED + tuple(IMAGE_DATASETS)
+DATASETS = SHIPPED + tuple(IMAGE_DATASETS) + tuple(ESC_SETS)
+_FOLDER_CLASSES = {"cifar10": CIFAR10, "cifar100": CIFAR100}
 
 
 def _mfeat_features(d):
@@ -52,10 +59,12 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
                       else _mfeat_features(d))
     num_classes = 10
     fractions = {"baseline": 0.0, "test": d.test_fraction}
+  elif d.name in ESC_SETS:
+    train, test, num_classes = _esc_fold(d)
+    images, labels = (np.concatenate(pair) for pair in zip(train, test))
+    fractions = {"baseline": 0.0}
   else:
-    train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
-    test = load_tfds_split(d.name, "test", d.data_dir,
-                           d.fake_test_examples or d.fake_examples if d.fake_examples else 0)
+    train, test = _official_image_splits(d)
     images, labels = (np.concatenate(pair) for pair in zip(train, test))
     num_classes = IMAGE_DATASETS[d.name][1]
     fractions = {"baseline": 0.0}
@@ -80,6 +89,49 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
     data["pixel_mean"] = pixels.mean(0).astype(np.float32)
     data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
   return data
+
+
+def _official_image_splits(d):
+  """CIFAR's (images, labels) of train and test: from the image folder in
+  `data.path` when set, else from TFDS."""
+  if d.path:
+    if d.fake_examples:
+      raise InputError("config.data.fake_examples: generated examples replace TFDS files; "
+                       "leave data.path empty to use them")
+    arrays = load_image_folder(d.path, ("train", "test"), _FOLDER_CLASSES[d.name],
+                               tuple(d.image_size) or None, d.cache_dir)
+    shape = IMAGE_DATASETS[d.name][0]
+    if arrays["train_images"].shape[1:] != shape and not d.image_size:
+      raise InputError(f"config.data.path: {d.path} holds images of "
+                       f"{arrays['train_images'].shape[1:]}, expected {d.name}'s {shape}")
+    parts = []
+    for part in ("train", "test"):
+      images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+      if d.max_per_class:  # the first N of each class in path order: a fixed slice
+        rows = np.concatenate([np.flatnonzero(labels == c)[:d.max_per_class]
+                               for c in range(len(arrays["class_names"]))])
+        images, labels = images[np.sort(rows)], labels[np.sort(rows)]
+      parts.append((images, labels))
+    return parts
+  train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
+  test = load_tfds_split(d.name, "test", d.data_dir,
+                         d.fake_test_examples or d.fake_examples if d.fake_examples else 0)
+  return train, test
+
+
+def _esc_fold(d):
+  """ESC spectrograms as (F, T, 1) float images: the folds other than
+  `data.test_fold` train, that fold tests (ESC's leave-one-fold-out)."""
+  if not d.path:
+    raise InputError(f"config.data.path: set it to the ESC spectrogram folder (a directory or "
+                     f".tar.gz of <NNN - Class>/<fold>-<clip>-<take>.tif) for {d.name}")
+  if not 1 <= d.test_fold <= 5:
+    raise InputError(f"config.data.test_fold: ESC has folds 1..5, got {d.test_fold}")
+  arrays = load_esc_spectrograms(d.path, d.name, d.cache_dir)
+  images = arrays["spectrograms"][..., None]
+  test = arrays["folds"] == d.test_fold
+  return ((images[~test], arrays["labels"][~test]), (images[test], arrays["labels"][test]),
+          len(ESC_SETS[d.name]))
 
 
 def _check_fractions(d) -> None:

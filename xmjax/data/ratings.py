@@ -8,7 +8,11 @@
   `trustnetwork.mat` variable `trustnetwork` (E, 2). Ids above 99999 are
   dropped with their links, as in the paper.
 
-Both return a `RatingData`: 0-based contiguous user and item ids (users that
+Public Ciao / Epinions releases carry ratings off the grid (0) and repeated
+(user, item) pairs: an off-grid rating stops the load naming file and row
+unless `drop_invalid=True` (config.data.drop_invalid), which drops those
+rows and logs the counts; a repeated pair keeps its last rating in file
+order, logged. Both return a `RatingData`: 0-based contiguous user and item ids (users that
 only appear in trust links are nodes too), the ratings and the trust links.
 """
 
@@ -75,12 +79,22 @@ def _integer_ids(path: str, column: np.ndarray, name: str) -> np.ndarray:
   return column.astype(np.int64)
 
 
-def _check_grid(path: str, ratings: np.ndarray, grid) -> None:
-  off = ~np.isclose(ratings[:, None], np.asarray(grid)[None]).any(1)
-  if off.any():
-    row = np.flatnonzero(off)[0]
-    raise InputError(f"{path}: rating {ratings[row]:g} at row {row + 1} is off the grid "
-                     f"{[float(g) for g in grid]} ({off.sum()} such rows)")
+def _on_grid(path: str, ratings: np.ndarray, grid, drop_invalid: bool) -> np.ndarray:
+  """(R,) bool: the rows whose rating is on `grid`. An off-grid rating is an
+  error naming file and row, unless `drop_invalid` (then its row is dropped,
+  logged)."""
+  on = np.isclose(ratings[:, None], np.asarray(grid)[None]).any(1)
+  if not on.all():
+    row = np.flatnonzero(~on)[0]
+    if not drop_invalid:
+      raise InputError(f"{path}: rating {ratings[row]:g} at row {row + 1} is off the grid "
+                       f"{[float(g) for g in grid]} ({(~on).sum()} such rows); "
+                       f"config.data.drop_invalid=True drops them")
+    values, counts = np.unique(ratings[~on], return_counts=True)
+    log.warning("%s: dropped %d rows with ratings off the grid %s (%s)", path, (~on).sum(),
+                [float(g) for g in grid],
+                ", ".join(f"{v:g}: {c}" for v, c in zip(values[:5], counts[:5])))
+  return on
 
 
 def _assemble(path, users, items, ratings, trust, grid) -> RatingData:
@@ -102,23 +116,29 @@ def _assemble(path, users, items, ratings, trust, grid) -> RatingData:
                     grid=tuple(float(g) for g in grid))
 
 
-def load_librec(directory: str, grid=FILMTRUST_GRID) -> RatingData:
-  """FilmTrust in the librec layout: `ratings.txt` and `trust.txt` under `directory`."""
+def load_librec(directory: str, grid=FILMTRUST_GRID, drop_invalid: bool = False) -> RatingData:
+  """FilmTrust in the librec layout: `ratings.txt` and `trust.txt` under
+  `directory`; `drop_invalid` as in load_ciao."""
   ratings_path = os.path.join(directory, "ratings.txt")
   trust_path = os.path.join(directory, "trust.txt")
   rows = _read_columns(ratings_path, 3, 3, "3 columns 'user item rating'")
   users = _integer_ids(ratings_path, rows[:, 0], "user")
   items = _integer_ids(ratings_path, rows[:, 1], "item")
-  _check_grid(ratings_path, rows[:, 2], grid)
+  on = _on_grid(ratings_path, rows[:, 2], grid, drop_invalid)
   links = _read_columns(trust_path, 2, 3, "'trustor trustee [weight]'")
   trust = np.stack([_integer_ids(trust_path, links[:, 0], "trustor"),
                     _integer_ids(trust_path, links[:, 1], "trustee")], 1)
-  return _assemble(ratings_path, users, items, rows[:, 2], trust, grid)
+  return _assemble(ratings_path, users[on], items[on], rows[on, 2], trust, grid)
 
 
-def load_ciao(directory: str, max_id: int = CIAO_MAX_ID) -> RatingData:
-  """Ciao: `rating.mat` (`rating`: user, product, category, rating, helpfulness)
-  and `trustnetwork.mat` (`trustnetwork`: trustor, trustee) under `directory`."""
+def load_ciao(directory: str, max_id: int = CIAO_MAX_ID, drop_invalid: bool = False
+              ) -> RatingData:
+  """Ciao (and Epinions, the same layout): `rating.mat` (`rating`: user,
+  product, category, rating, helpfulness) and `trustnetwork.mat`
+  (`trustnetwork`: trustor, trustee) under `directory`. Public releases
+  hold ratings of 0 and repeated pairs: an off-grid rating is an error
+  unless `drop_invalid`, which drops those rows (counts logged); a repeated
+  (user, item) pair always keeps its last rating in file order (logged)."""
   rating_path = os.path.join(directory, "rating.mat")
   trust_path = os.path.join(directory, "trustnetwork.mat")
   rating = np.asarray(mat_variable(rating_path, read_mat(rating_path), "rating"), np.float64)
@@ -134,11 +154,12 @@ def load_ciao(directory: str, max_id: int = CIAO_MAX_ID) -> RatingData:
     raise InputError(f"{trust_path}: 'trustnetwork' must be (E, 2), got shape {trust.shape}")
   users = _integer_ids(rating_path, rating[:, 0], "user")
   items = _integer_ids(rating_path, rating[:, 1], "product")
-  _check_grid(rating_path, rating[:, 3], CIAO_GRID)
+  on = _on_grid(rating_path, rating[:, 3], CIAO_GRID, drop_invalid)
   trust = np.stack([_integer_ids(trust_path, trust[:, 0], "trustor"),
                     _integer_ids(trust_path, trust[:, 1], "trustee")], 1)
-  keep = (users <= max_id) & (items <= max_id)
+  keep = (users <= max_id) & (items <= max_id) & on
   trust = trust[(trust <= max_id).all(1)]
   if not keep.all():
-    log.info("%s: dropped %d ratings with ids above %d", rating_path, (~keep).sum(), max_id)
+    log.info("%s: %d ratings kept of %d (off-grid rows dropped, ids above %d dropped as in the paper)", rating_path,
+             keep.sum(), len(keep), max_id)
   return _assemble(rating_path, users[keep], items[keep], rating[keep, 3], trust, CIAO_GRID)

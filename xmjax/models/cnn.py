@@ -54,6 +54,26 @@ class FeatureMLP(nn.Module):
     return logits.astype(jnp.float32), x.astype(jnp.float32)
 
 
+class SpectrogramCNN(nn.Module):
+  """Three 3x3 convolution + BatchNorm + ReLU blocks (32, 64, 128 channels x
+  width), 2x2 max-pooling after the first two, then a global average pool:
+  a small baseline for (frequency, time, 1) spectrograms (ESC), whose
+  128-wide pooled features are RR-Net's instance attributes."""
+  num_classes: int = 50
+  width: float = 1.0
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, images: jax.Array, train: bool = False):
+    conv, norm = _conv_and_norm(self.dtype, train)
+    x = images.astype(self.dtype or jnp.float32)
+    for i, base in enumerate((32, 64, 128)):
+      x = nn.relu(norm()(conv(_channels(base, self.width), (3, 3))(x)))
+      if i < 2:
+        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+    return _pool_and_classify(x, self.num_classes, self.dtype)
+
+
 def _channels(base: int, width: float) -> int:
   return max(1, round(base * width))
 
@@ -177,6 +197,7 @@ BASELINES = {
     "resnet18": functools.partial(ResNet, stage_sizes=(2, 2, 2, 2), block=BasicBlock),
     "resnet50": functools.partial(ResNet, stage_sizes=(3, 4, 6, 3), block=Bottleneck),
     "mobilenet_v2": MobileNetV2,
+    "spec_cnn": SpectrogramCNN,
     "mlp": FeatureMLP,
 }
 
@@ -191,4 +212,5 @@ def feature_dim(arch: str, width: float = 1.0) -> int:
   """The penultimate width of a baseline, without building it."""
   return {"digits_cnn": 4 * _channels(32, width), "mlp": _channels(256, width),
           "resnet18": _channels(512, width),
-          "resnet50": 4 * _channels(512, width), "mobilenet_v2": _channels(1280, width)}[arch]
+          "resnet50": 4 * _channels(512, width), "mobilenet_v2": _channels(1280, width),
+          "spec_cnn": _channels(128, width)}[arch]

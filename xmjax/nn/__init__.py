@@ -7,6 +7,7 @@
 """
 
 from xmjax.nn.aggregation import INCIDENT, REDUCTIONS, aggregate_edges, check_sender_layout
+from xmjax.nn.chunked import ChunkedInterGCNUnit, chunk_edges, chunked_mlp, unchunk_edges
 from xmjax.nn.cross_graph import (HeadTail, graph_attention, l2_normalize, masked_softmax,
                                   multi_head_similarity)
 from xmjax.nn.gcn import (EdgeConcatDense, InterEdgeLayer, InterGCNUnit, IntraEdgeLayer,
@@ -15,8 +16,8 @@ from xmjax.nn.mlp import MLP
 from xmjax.nn.relation import FUSIONS, RelationNetwork
 
 __all__ = [
-    "EdgeConcatDense", "FUSIONS", "HeadTail", "INCIDENT", "InterEdgeLayer", "InterGCNUnit",
+    "ChunkedInterGCNUnit", "EdgeConcatDense", "FUSIONS", "HeadTail", "INCIDENT", "InterEdgeLayer", "InterGCNUnit",
     "IntraEdgeLayer", "IntraGCNUnit", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork",
-    "aggregate_edges", "check_sender_layout", "graph_attention", "l2_normalize",
-    "masked_softmax", "multi_head_similarity",
+    "aggregate_edges", "check_sender_layout", "chunk_edges", "chunked_mlp", "graph_attention", "l2_normalize",
+    "masked_softmax", "multi_head_similarity", "unchunk_edges",
 ]

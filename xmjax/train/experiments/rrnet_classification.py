@@ -162,12 +162,13 @@ def train(run: Run, data) -> tuple[dict, dict, Any]:
 
 def results(run: Run, data, trained) -> dict[str, Any]:
   """The baseline's, RR-Net's and each ablation's accuracies (the trained
-  stages' also on their training graphs)."""
+  stages' also on their training and validation graphs)."""
   outputs, stages = trained
-  out = {"baseline/test_accuracy": _accuracy(outputs["test_probs"], data["test_labels"])}
+  out = {f"baseline/{part}_accuracy": _accuracy(outputs[f"{part}_probs"], data[f"{part}_labels"])
+         for part in graph_parts(data) if part != "train"}
   for prefix, (state, inputs) in stages.items():
     out[f"{prefix}/num_params"] = int(sum(np.size(p) for p in jax.tree.leaves(state.params)))
-    for part in ("train", "test"):
+    for part in graph_parts(data):   # valid too when there is one: settings are chosen there
       metrics = evaluate_rrnet(state, *inputs[part])
       out.update({f"{prefix}/{part}_{k}": metrics[k]
                   for k in ("accuracy", "loss", "candidate_recall")})

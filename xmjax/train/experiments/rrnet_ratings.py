@@ -5,7 +5,11 @@ edges), each with 128 attributes drawn uniform in [0, 1) from the seed (the
 paper), or (`rrnet.node_attributes="ratings"`) each user's row and each
 item's column of the split's centred training ratings, divided by their
 count; inter edges from each user to every item (`rrnet.inter =
-"all_items"`, FilmTrust) or along the rated pairs (`"rated"`, Ciao). The
+"all_items"`, FilmTrust), along the rated pairs (`"rated"`, Ciao), or along
+the rated pairs plus `rrnet.unrated_per_user` seeded unrated items per user
+(`"rated_sampled"`: unrated message paths as all_items has, at a fraction
+of its edges). A full inter graph above `rrnet.edge_chunk_size` edges runs
+RR-Net's inter-edge blocks in chunks (xmjax.nn.chunked; same numbers). The
 decoder's probability on an inter edge is the rating rescaled to [0, 1]
 (soft BCE target); predictions map back to the rating scale. Test ratings
 are masked out of the loss and never enter the attributes (their edges
@@ -108,9 +112,9 @@ def data_files(config) -> list[str]:
 def load_ratings(config) -> ratings_lib.RatingData:
   d = config.data
   if d.name == "filmtrust":
-    return ratings_lib.load_librec(d.dir)
+    return ratings_lib.load_librec(d.dir, drop_invalid=d.drop_invalid)
   if d.name == "ciao":
-    return ratings_lib.load_ciao(d.dir)
+    return ratings_lib.load_ciao(d.dir, drop_invalid=d.drop_invalid)
   s = d.synthetic
   arrays = make_social_ratings(s.num_users, s.num_items, s.rank, s.ratings_per_user,
                                s.trust_per_user, s.noise, s.seed)
@@ -221,10 +225,64 @@ def base_graph(config, data: ratings_lib.RatingData) -> graph_lib.CrossModalGrap
       inter_mask=jnp.zeros((0,), bool), node1_mask=jnp.ones((data.num_users,), bool))
 
 
+def sampled_unrated_pairs(data, per_user: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """(users, items) int32: for every user, `per_user` items it has not rated
+  (all of them if fewer), drawn without replacement from the seed; no
+  rating of any split is among them, so they carry messages but no target.
+  Host-side, once per run, in memory linear in the ratings (no users x
+  items matrix: Ciao-sized catalogues have ~10^5 items)."""
+  rng = np.random.default_rng([seed, 11])
+  order = np.argsort(data.users, kind="stable")
+  starts = np.searchsorted(data.users[order], np.arange(data.num_users + 1))
+  users, items = [], []
+  for user in range(data.num_users):
+    rated = data.items[order[starts[user]:starts[user + 1]]]
+    take = min(per_user, data.num_items - len(np.unique(rated)))
+    if take <= 0:
+      continue
+    size = min(data.num_items, take + len(rated))
+    candidates = rng.choice(data.num_items, size=size, replace=False)
+    chosen = candidates[~np.isin(candidates, rated)][:take]  # random order kept
+    users.append(np.full(len(chosen), user, np.int32))
+    items.append(chosen.astype(np.int32))
+  if not users:
+    return np.zeros((0,), np.int32), np.zeros((0,), np.int32)
+  return np.concatenate(users), np.concatenate(items)
+
+
+def inter_pairs(config, data) -> tuple[np.ndarray, np.ndarray]:
+  """(senders, receivers) of the full inter graph: every pair, the rated
+  pairs, or the rated pairs (first, in rating order) then the sampled unrated ones."""
+  r = config.rrnet
+  if r.inter == "all_items":
+    return (np.repeat(np.arange(data.num_users, dtype=np.int32), data.num_items),
+            np.tile(np.arange(data.num_items, dtype=np.int32), data.num_users))
+  if r.inter == "rated_sampled":
+    users, items = sampled_unrated_pairs(data, r.unrated_per_user, config.seed)
+    return (np.concatenate([data.users, users]).astype(np.int32),
+            np.concatenate([data.items, items]).astype(np.int32))
+  return data.users, data.items
+
+
 def num_inter_edges(config, data) -> int:
   if config.rrnet.inter == "all_items":
     return data.num_users * data.num_items
+  if config.rrnet.inter == "rated_sampled":
+    return len(data.ratings) + data.num_users * config.rrnet.unrated_per_user  # at most
   return len(data.ratings)
+
+
+def num_edge_chunks(num_edges: int, chunk_size: int) -> int:
+  """How many chunks RR-Net's inter-edge blocks run in (0: unchunked): about
+  num_edges / chunk_size, rounded up to a divisor of num_edges when one is
+  near (no padding copy of the edge arrays)."""
+  if not chunk_size or num_edges <= chunk_size:
+    return 0
+  least = -(-num_edges // chunk_size)
+  for count in range(least, 2 * least + 1):
+    if num_edges % count == 0:
+      return count
+  return least
 
 
 def rating_edge_ids(config, data) -> np.ndarray:
@@ -235,11 +293,7 @@ def rating_edge_ids(config, data) -> np.ndarray:
 
 
 def full_graph(config, data, graph) -> graph_lib.CrossModalGraph:
-  if config.rrnet.inter == "all_items":
-    senders = np.repeat(np.arange(data.num_users, dtype=np.int32), data.num_items)
-    receivers = np.tile(np.arange(data.num_items, dtype=np.int32), data.num_users)
-  else:
-    senders, receivers = data.users, data.items
+  senders, receivers = inter_pairs(config, data)
   inter = graph_lib.EdgeSet(jnp.asarray(senders), jnp.asarray(receivers))
   return graph._replace(inter=inter)
 
@@ -364,12 +418,16 @@ class Problem:
     if self.minibatch:
       self.users = jnp.asarray(self.data.users)
       self.items = jnp.asarray(self.data.items)
-    else:
+    self.edge_chunks = 0
+    if not self.minibatch:
       self.graph = full_graph(config, self.data, self.graph)
       self.edge_ids = rating_edge_ids(config, self.data)
-    log.info("%d users, %d items, %d ratings, %d trust links; %s training",
+      self.edge_chunks = num_edge_chunks(int(self.graph.inter.senders.shape[0]),
+                                     config.rrnet.edge_chunk_size)
+    log.info("%d users, %d items, %d ratings, %d trust links; %s training%s",
              self.data.num_users, self.data.num_items, len(self.data.ratings),
-             len(self.data.trust), "edge mini-batch" if self.minibatch else "full-graph")
+             len(self.data.trust), "edge mini-batch" if self.minibatch else "full-graph",
+             f", inter edges in {self.edge_chunks} chunks" if self.edge_chunks else "")
 
   def split_graph(self, split: int):
     """The graph of one split. With `rrnet.node_attributes="ratings"` its
@@ -397,7 +455,8 @@ class Problem:
 
   def initial_state(self, split: int) -> TrainState:
     r = self.config.rrnet
-    model = from_config(RRNet, r, fixed_degree=False, dtype=compute_dtype(self.config.dtype))
+    model = from_config(RRNet, r, fixed_degree=False, dtype=compute_dtype(self.config.dtype),
+                        edge_chunks=self.edge_chunks)
     graph = self.split_graph(split)
     if self.minibatch:
       graph = _with_inter_edges(graph, jnp.zeros((1,), jnp.int32), self.users, self.items)
