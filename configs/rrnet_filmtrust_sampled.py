@@ -12,8 +12,10 @@ step takes about 0.4 s on 2 CPU cores instead of about 23 s (peak RSS 1.1
 GB instead of about 4.9 GB chunked; benchmarks/RESULTS.md). Everything
 else, and every departure from the paper's other settings, is
 rrnet_filmtrust's. Test ratings' edges are in the graph (as in the paper's
-Ciao graph), never in the loss or the attributes. Measured results: README,
-"RR-Net on the papers' own data".
+Ciao graph), never in the loss or the attributes. Measured (5 splits,
+model seed 0): RR-Net MAE 0.614 / RMSE 0.808, biased MF 0.617 / 0.810,
+training mean 0.719 / 0.923 (paper's RR-Net: 0.646 / 0.824); 2,575
+CPU-seconds, peak RSS 1.47 GB; README, "RR-Net on the papers' own data".
 """
 
 from xmjax.configs import sibling_config
