@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import jraph
 
 from xmjax.nn.gcn import EdgeConcatDense
+from xmjax.nn.mlp import mlp_layers
 
 __all__ = ["ChunkedInterGCNUnit", "chunk_edges", "chunked_mlp", "unchunk_edges"]
 
@@ -71,13 +72,8 @@ class _MLPChunk(nn.Module):
   def __call__(self, carry, x):
     if self.activate_input:
       x = nn.relu(x)
-    for i, width in enumerate(self.features):
-      x = nn.Dense(width, dtype=self.dtype, kernel_init=self.kernel_init, name=f"dense_{i}")(x)
-      if i < len(self.features) - 1 or self.activate_final:
-        x = nn.relu(x)
-        if self.layer_norm:
-          x = nn.LayerNorm(dtype=self.dtype, name=f"norm_{i}")(x)
-    return carry, x
+    return carry, mlp_layers(x, self.features, nn.relu, self.activate_final, self.layer_norm,
+                             self.dtype, self.kernel_init)
 
 
 def chunked_mlp(x: jax.Array, features: Sequence[int], num_chunks: int, *, name: str,

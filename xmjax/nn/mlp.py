@@ -34,10 +34,20 @@ class MLP(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    for i, width in enumerate(self.features):
-      x = nn.Dense(width, dtype=self.dtype, kernel_init=self.kernel_init, name=f"dense_{i}")(x)
-      if i < len(self.features) - 1 or self.activate_final:
-        x = self.activation(x)
-        if self.layer_norm:
-          x = nn.LayerNorm(dtype=self.dtype, name=f"norm_{i}")(x)
-    return x
+    return mlp_layers(x, self.features, self.activation, self.activate_final, self.layer_norm,
+                      self.dtype, self.kernel_init)
+
+
+def mlp_layers(x: jax.Array, features: Sequence[int], activation: Callable = nn.relu,
+               activate_final: bool = False, layer_norm: bool = False, dtype: Any = None,
+               kernel_init: Callable = nn.initializers.he_normal()) -> jax.Array:
+  """MLP's layers, called inside a compact `__call__`: the layers
+  (`dense_i`, `norm_i`) become that module's own parameters, so a module
+  other than MLP (a scan body, xmjax.nn.chunked) holds MLP's parameter tree."""
+  for i, width in enumerate(features):
+    x = nn.Dense(width, dtype=dtype, kernel_init=kernel_init, name=f"dense_{i}")(x)
+    if i < len(features) - 1 or activate_final:
+      x = activation(x)
+      if layer_norm:
+        x = nn.LayerNorm(dtype=dtype, name=f"norm_{i}")(x)
+  return x
