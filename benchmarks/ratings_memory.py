@@ -1,7 +1,10 @@
-"""Peak memory and step time of RR-Net's rating task on real FilmTrust files.
+"""Peak memory and step time of RR-Net's rating task on real FilmTrust files
+(or any librec-layout set, such as a generated one of Ciao's size).
 
     python -m benchmarks.ratings_memory --data=../shared/data/real/filmtrust \
         [--variants=all_items,all_items_chunked,rated_sampled] [--steps=3] [--no-append]
+    python -m benchmarks.ratings_memory --make-ciao-sized=/tmp/ciao_sized
+    python -m benchmarks.ratings_memory --data=/tmp/ciao_sized --variants=rated,rated_sparse
 
 Each variant runs in its own process (so its peak resident set is its own):
 `rrnet_ratings.Problem` on the files with configs/rrnet_filmtrust.py plus
@@ -31,7 +34,25 @@ VARIANTS = {
     "all_items_remat": {"rrnet.inter": "all_items", "rrnet.edge_chunk_size": 0, "rrnet.remat": True},
     "all_items_chunked": {"rrnet.inter": "all_items", "rrnet.edge_chunk_size": 100_000},
     "rated_sampled": {"rrnet.inter": "rated_sampled", "rrnet.edge_chunk_size": 0},
+    "rated_sampled_sparse": {"rrnet.inter": "rated_sampled", "rrnet.edge_chunk_size": 0,
+                             "rrnet.attribute_layout": "sparse"},
+    # configs/rrnet_ciao.py's graph (inter edges along the rated pairs), its
+    # rating attributes dense (users x items) or sparse (SparseRows).
+    "rated": {"rrnet.inter": "rated", "rrnet.edge_chunk_size": 0,
+              "rrnet.attribute_layout": "dense"},
+    "rated_sparse": {"rrnet.inter": "rated", "rrnet.edge_chunk_size": 0,
+                     "rrnet.attribute_layout": "sparse"},
 }
+
+# A generated set of the size of the public Ciao release after the paper's id
+# filter (about 7,400 users, 99,000 items, 280,000 ratings, 5 trust links each).
+CIAO_SIZED = dict(num_users=7_400, num_items=99_000, ratings_per_user=38, trust_per_user=5)
+
+
+def make_ciao_sized(directory: str) -> None:
+  from xmjax.data.synthetic import make_social_ratings, write_librec
+  arrays = make_social_ratings(**CIAO_SIZED, seed=0)
+  write_librec(directory, arrays["ratings"], arrays["trust"])
 
 
 def _child(data: str, variant: str, steps: int) -> dict:
@@ -76,12 +97,19 @@ def _child(data: str, variant: str, steps: int) -> dict:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--data", required=True, help="directory with ratings.txt and trust.txt")
+  parser.add_argument("--data", help="directory with ratings.txt and trust.txt")
+  parser.add_argument("--make-ciao-sized", default="",
+                      help="write a generated Ciao-sized librec set to this directory and exit")
   parser.add_argument("--variants", default="all_items,all_items_chunked,rated_sampled")
   parser.add_argument("--steps", type=int, default=3)
   parser.add_argument("--no-append", action="store_true")
   parser.add_argument("--child", default="", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
+  if args.make_ciao_sized:
+    make_ciao_sized(args.make_ciao_sized)
+    return 0
+  if not args.data:
+    parser.error("--data: a directory with ratings.txt and trust.txt is needed")
   if args.child:
     print(json.dumps(_child(args.data, args.child, args.steps)))
     return 0
@@ -114,7 +142,8 @@ def main(argv=None) -> int:
         argv if argv is not None else sys.argv[1:])
     device = f"{jax.default_backend()}, {os.cpu_count()} host cores, jax {jax.__version__}"
     with open(RESULTS_MD, "a") as f:
-      f.write(f"\n## {stamp}: RR-Net ratings, real FilmTrust ({device})\n\n"
+      f.write(f"\n## {stamp}: RR-Net ratings, {os.path.basename(os.path.normpath(args.data))} "
+              f"({device})\n\n"
               f"`{command.strip()}`\n\n{text}\n")
   return 0
 

@@ -125,6 +125,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "rrnet.unrated_per_user": at_least(0),
         "rrnet.edge_chunk_size": at_least(0),
         "rrnet.node_attributes": one_of("random", "ratings"),
+        "rrnet.attribute_layout": one_of("dense", "sparse"),
         "rrnet.target_fraction": Rule(lambda v: 0 <= v < 1,
                                       lambda v: f"must be in [0, 1), got {v}"),
         "rrnet.prediction_draws": at_least(0),

@@ -14,10 +14,12 @@ from xmjax.nn.gcn import (EdgeConcatDense, InterEdgeLayer, InterGCNUnit, IntraEd
                           IntraGCNUnit, NodeLayer)
 from xmjax.nn.mlp import MLP
 from xmjax.nn.relation import FUSIONS, RelationNetwork
+from xmjax.nn.sparse import SparseDense, SparseRows, project
 
 __all__ = [
     "ChunkedInterGCNUnit", "EdgeConcatDense", "FUSIONS", "HeadTail", "INCIDENT", "InterEdgeLayer", "InterGCNUnit",
     "IntraEdgeLayer", "IntraGCNUnit", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork",
+    "SparseDense", "SparseRows",
     "aggregate_edges", "check_sender_layout", "chunk_edges", "chunked_mlp", "graph_attention", "l2_normalize",
-    "masked_softmax", "multi_head_similarity", "unchunk_edges",
+    "masked_softmax", "multi_head_similarity", "project", "unchunk_edges",
 ]

@@ -25,13 +25,15 @@ import jraph
 
 from xmjax.nn.aggregation import SenderLayout, aggregate_edges
 from xmjax.nn.mlp import MLP
+from xmjax.nn.sparse import project
 
 
 class EdgeConcatDense(nn.Module):
   """Dense layer on [sender_nodes[senders] || receiver_nodes[receivers] || edges].
 
-  Inputs: sender_nodes (N_s, F_s), receiver_nodes (N_r, F_r), senders and
-  receivers (E,), optional edges (E, F_e). Output (E, features).
+  Inputs: sender_nodes (N_s, F_s), receiver_nodes (N_r, F_r) (dense, or
+  `xmjax.nn.SparseRows`), senders and receivers (E,), optional edges
+  (E, F_e). Output (E, features).
   """
   features: int
   use_bias: bool = True
@@ -43,10 +45,10 @@ class EdgeConcatDense(nn.Module):
     f_s, f_r = sender_nodes.shape[-1], receiver_nodes.shape[-1]
     f_e = 0 if edges is None else edges.shape[-1]
     kernel = self.param("kernel", self.kernel_init, (f_s + f_r + f_e, self.features))
-    dtype = self.dtype or jnp.result_type(sender_nodes, receiver_nodes)
+    dtype = self.dtype or jnp.result_type(sender_nodes.dtype, receiver_nodes.dtype)
     kernel = kernel.astype(dtype)
-    from_sender = sender_nodes.astype(dtype) @ kernel[:f_s]
-    from_receiver = receiver_nodes.astype(dtype) @ kernel[f_s:f_s + f_r]
+    from_sender = project(sender_nodes, kernel[:f_s], dtype)
+    from_receiver = project(receiver_nodes, kernel[f_s:f_s + f_r], dtype)
     out = from_sender[senders] + from_receiver[receivers]
     if edges is not None:
       out = out + edges.astype(dtype) @ kernel[f_s + f_r:]

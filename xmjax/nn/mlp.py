@@ -7,6 +7,8 @@ from typing import Any, Callable, Sequence
 import flax.linen as nn
 import jax
 
+from xmjax.nn.sparse import SparseDense, SparseRows
+
 
 class MLP(nn.Module):
   """Dense layers with an activation between them.
@@ -23,7 +25,7 @@ class MLP(nn.Module):
       shrinking through RR-Net's deep stack of ReLU MLPs, which otherwise
       stalls SGD on the chance-level plateau.
 
-  Input (..., D) -> output (..., features[-1]).
+  Input (..., D), or a `xmjax.nn.SparseRows` (N, D) -> output (..., features[-1]).
   """
   features: Sequence[int]
   activation: Callable[[jax.Array], jax.Array] = nn.relu
@@ -45,7 +47,10 @@ def mlp_layers(x: jax.Array, features: Sequence[int], activation: Callable = nn.
   (`dense_i`, `norm_i`) become that module's own parameters, so a module
   other than MLP (a scan body, xmjax.nn.chunked) holds MLP's parameter tree."""
   for i, width in enumerate(features):
-    x = nn.Dense(width, dtype=dtype, kernel_init=kernel_init, name=f"dense_{i}")(x)
+    # Sparse node attributes (xmjax.nn.SparseRows) enter through the first
+    # layer only; SparseDense has nn.Dense's parameters.
+    dense = SparseDense if i == 0 and isinstance(x, SparseRows) else nn.Dense
+    x = dense(width, dtype=dtype, kernel_init=kernel_init, name=f"dense_{i}")(x)
     if i < len(features) - 1 or activate_final:
       x = activation(x)
       if layer_norm:
