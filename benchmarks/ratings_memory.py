@@ -60,8 +60,8 @@ def _child(data: str, variant: str, steps: int) -> dict:
   import numpy as np
 
   from xmjax.configs import sibling_config
-  from xmjax.train.experiments import rrnet_ratings
-  from xmjax.train.runner import compiled
+  from xmjax.configs.fields import set_field
+  from xmjax.train.runner import compiled, get_task
 
   repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   config = sibling_config(os.path.join(repo, "configs", "x.py"), "rrnet_filmtrust").get_config()
@@ -69,10 +69,9 @@ def _child(data: str, variant: str, steps: int) -> dict:
     config.data.dir = data
     config.data.num_splits = 1
     for field, value in VARIANTS[variant].items():
-      section, name = field.split(".")
-      config[section][name] = value
+      set_field(config, field, value)
   start = time.perf_counter()
-  problem = rrnet_ratings.Problem(config)
+  problem = get_task(config.experiment).prepare(config)   # the task's data: a rrnet_ratings Problem
   stage = problem.stage(0)
   state = stage.init()
   setup_s = time.perf_counter() - start

@@ -171,10 +171,11 @@ def sdml_suite(quick: bool) -> list[Record]:
   """One SDML step over the five PKU XMedia modalities (real widths), all
   networks in one jitted program vs. one jitted step per modality in turn."""
   from xmjax.models.sdml import orthogonal_projection
-  from xmjax.train.experiments import sdml_retrieval
+  from xmjax.configs import schemas
+  from xmjax.train import sdml_step
   dims = {"image": 4096, "text": 3000, "audio": 29, "3d": 4700, "video": 4096}
   batch = 100
-  config = sdml_retrieval.default_config()
+  config = schemas.schema("sdml_retrieval")
   rng = np.random.default_rng(0)
   data = {m: (jnp.asarray(rng.normal(size=(batch, d)), jnp.float32),
               jnp.asarray(rng.integers(0, 20, batch))) for m, d in dims.items()}
@@ -182,13 +183,13 @@ def sdml_suite(quick: bool) -> list[Record]:
   projection = orthogonal_projection(0, 512, 20)
 
   def fresh(modalities):
-    nets = sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities})
-    return sdml_retrieval.init_joint_state(config, nets, projection, 10)
+    nets = sdml_step.make_networks(config, {m: dims[m] for m in modalities})
+    return sdml_step.init_joint_state(config, nets, projection, 10)
 
   # Schedules (and validation) beyond the timed steps: time the training step itself.
   def step_for(modalities):
-    plan = tuple(sdml_retrieval.Schedule(m, 10 ** 9, 10 ** 9) for m in modalities)
-    return jax.jit(functools.partial(sdml_retrieval.sdml_train_step, balance=0.5, schedule=plan))
+    plan = tuple(sdml_step.Schedule(m, 10 ** 9, 10 ** 9) for m in modalities)
+    return jax.jit(functools.partial(sdml_step.sdml_train_step, balance=0.5, schedule=plan))
 
   step = step_for(dims)
   valid = {m: (x[:10], y[:10]) for m, (x, y) in data.items()}
@@ -304,8 +305,7 @@ def _racg_inputs(n_images: int, n_captions: int, regions: int, words: int, vocab
 
 def _racg_record(n_images, image_block, caption_block, impl, repeats, warmup=1):
   from xmjax.data.text import NUM_POS
-  from xmjax.models.racg import RACG
-  from xmjax.train.experiments.racg_retrieval import similarity_matrix
+  from xmjax.models.racg import RACG, similarity_matrix
   n_captions = 5 * n_images
   regions, words, vocab = 36, 12, 10_000
   model = RACG(vocab_size=vocab, num_pos=NUM_POS)

@@ -28,7 +28,7 @@ from absl import app, flags
 import ml_collections
 import numpy as np
 
-from xmjax.train.cli import fail, quiet_libraries
+from xmjax.commands.common import fail, quiet_libraries
 
 _WORKDIRS = flags.DEFINE_list("workdirs", [], "Sweep directories (one per data set) or runs.")
 _MODEL = flags.DEFINE_string("model", "racg", "The model compared with every other.")
@@ -48,7 +48,7 @@ def main(argv):
   from xmjax import metrics
   from xmjax.data.scenes import CONTRASTS
   from xmjax.errors import InputError
-  from xmjax.train.experiments.racg_retrieval import load_data
+  from xmjax.data.image_text import load_image_text
   try:
     if not _WORKDIRS.value:
       raise InputError("--workdirs: give at least one sweep directory or run")
@@ -68,7 +68,7 @@ def main(argv):
         here = sorted(os.path.basename(os.path.dirname(p))
                       for p in glob.glob(os.path.join(run, "*", "similarity.npy")))
         models = here if models is None else [m for m in models if m in here]
-        images = load_data(config)["test"][0]
+        images = load_image_text(config.data).test_images
         contrast = images.contrast[0::2]
         row = {"run": run}
         for model in here:

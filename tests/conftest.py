@@ -18,6 +18,8 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 import jax  # noqa: E402
 import pytest
 
+from xmjax.configs.fields import set_field  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -49,11 +51,7 @@ def short_digits_config(**overrides):
 def set_fields(config, **fields):
   """Sets dotted fields, e.g. set_fields(config, **{"rrnet.k1": 5})."""
   for key, value in fields.items():
-    node = config
-    *path, last = key.split(".")
-    for part in path:
-      node = node[part]
-    node[last] = value
+    set_field(config, key, value)
   return config
 
 

@@ -95,7 +95,7 @@ def test_chunked_edges_shrink_the_compiled_step():
 
 
 def test_ratings_chunk_count_prefers_divisors():
-  from xmjax.train.experiments.rrnet_ratings import num_edge_chunks
+  from xmjax.graph.ratings import num_edge_chunks
   assert num_edge_chunks(3_400_582, 100_000) == 38   # 1642 x 2071 = 2 x 19 x 89,489
   assert num_edge_chunks(1000, 0) == 0 and num_edge_chunks(1000, 1000) == 0
   assert num_edge_chunks(1000, 300) == 4

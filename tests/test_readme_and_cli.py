@@ -50,6 +50,11 @@ def test_cli_unknown_field_exits_2_naming_it(tmp_path):
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith("error: config.rrnet.k: unknown config field"), last
   assert not (tmp_path / "run").exists()
+  misspelt = run_cli("--config=configs/rrnet_digits.py", f"--workdir={tmp_path / 'run'}",
+                     "--config.rrnet.num_step=3")
+  assert misspelt.returncode == 2
+  assert ("config.rrnet.num_step: unknown config field (from --config.rrnet.num_step=3) "
+          "(did you mean config.rrnet.num_steps?)") in misspelt.stderr.strip().splitlines()[-1]
 
 
 def test_cli_bad_value_exits_2_naming_it(tmp_path):

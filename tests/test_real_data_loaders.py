@@ -217,7 +217,7 @@ def test_off_grid_ratings_stop_the_run_unless_drop_invalid(tmp_path, caplog):
 
 def test_sampled_unrated_pairs_avoid_every_rating_and_are_seeded():
   from types import SimpleNamespace
-  from xmjax.train.experiments.rrnet_ratings import sampled_unrated_pairs
+  from xmjax.graph.ratings import sampled_unrated_pairs
   rng = np.random.default_rng(0)
   users = rng.integers(0, 30, 400).astype(np.int32)
   items = rng.integers(0, 40, 400).astype(np.int32)

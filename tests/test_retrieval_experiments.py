@@ -11,7 +11,9 @@ import pytest
 from conftest import load_config, set_fields
 from retrieval_files import write_pascal_dir, write_sdml_h5, write_xmedia_mat
 from xmjax import InputError
+from xmjax.models import baselines
 from xmjax.train import train_and_evaluate
+from xmjax.train import sdml_step
 from xmjax.train.experiments import sdml_retrieval
 
 
@@ -153,10 +155,10 @@ def _run_joint(config, dims, data, valid, plan, num_steps, batch_size=8, select_
   from xmjax.train.batching import epoch_batch_rows
   modalities = tuple(e.modality for e in plan)
   projection = sdml_retrieval.orthogonal_projection(0, 16, 3)
-  joint = sdml_retrieval.init_joint_state(
-      config, sdml_retrieval.make_networks(config, {m: dims[m] for m in modalities}),
+  joint = sdml_step.init_joint_state(
+      config, sdml_step.make_networks(config, {m: dims[m] for m in modalities}),
       projection, 10)
-  step = jax.jit(sdml_retrieval.sdml_train_step,
+  step = jax.jit(sdml_step.sdml_train_step,
                  static_argnames=("balance", "schedule", "select_on"))
   history = []
   for i in range(num_steps):
@@ -173,7 +175,7 @@ def _run_joint(config, dims, data, valid, plan, num_steps, batch_size=8, select_
 def test_joint_step_equals_stepping_each_modality_alone():
   config = _toy_config()
   dims, data, valid = _toy_modalities({"a": 40, "b": 40})
-  plan = tuple(sdml_retrieval.Schedule(m, 10, 2) for m in dims)
+  plan = tuple(sdml_step.Schedule(m, 10, 2) for m in dims)
   together = _run_joint(config, dims, data, valid, plan, 3)[-1]
   for entry in plan:
     alone = _run_joint(config, dims, data, valid, (entry,), 3)[-1]
@@ -190,8 +192,8 @@ def test_each_modality_trains_and_validates_on_its_own_epochs():
   often as the big one, and then stands still while the other trains on."""
   config = _toy_config(**{"train.num_epochs": 3, "train.batch_size": 8})
   dims, data, valid = _toy_modalities({"big": 64, "small": 16})
-  plan = sdml_retrieval.schedules(config, {"big": 64, "small": 16})
-  assert plan == (sdml_retrieval.Schedule("big", 24, 8), sdml_retrieval.Schedule("small", 6, 2))
+  plan = sdml_step.schedules(config, {"big": 64, "small": 16})
+  assert plan == (sdml_step.Schedule("big", 24, 8), sdml_step.Schedule("small", 6, 2))
   history = _run_joint(config, dims, data, valid, plan, 24)
   final = history[-1]
   assert int(final.states["big"].step) == 24 and int(final.states["small"].step) == 6
@@ -213,10 +215,10 @@ def test_selection_keeps_the_network_of_the_best_validation_criterion(select_on)
   from xmjax.models.sdml import sdml_loss_terms
   config = _toy_config(**{"train.num_epochs": 4, "train.batch_size": 8})
   dims, data, valid = _toy_modalities({"a": 32})
-  plan = sdml_retrieval.schedules(config, {"a": 32})
+  plan = sdml_step.schedules(config, {"a": 32})
   history = _run_joint(config, dims, data, valid, plan, 16, select_on=select_on)
   final = history[-1]
-  net = sdml_retrieval.make_networks(config, {"a": dims["a"]})["a"]
+  net = sdml_step.make_networks(config, {"a": dims["a"]})["a"]
   projection = final.projection
 
   def criterion(params):
@@ -254,18 +256,17 @@ def test_fusion_width_mismatch_is_named(tmp_path):
 
 
 def test_linear_baseline_separates_separable_data_and_ignores_unlabelled_rows():
-  from xmjax.train.experiments import retrieval_common
   rng = np.random.default_rng(0)
   labels = np.arange(60) % 3
   x = (rng.normal(size=(60, 4)) + 4 * np.eye(3, 4)[labels]).astype(np.float32)
   l2 = (1e-4, 1e-2)
-  w, b = retrieval_common.fit_logistic(x, labels, l2, num_classes=3)
+  w, b = baselines.fit_logistic(x, labels, l2, num_classes=3)
   assert w.shape == (2, 4, 3) and b.shape == (2, 3)
   assert (np.argmax(x @ np.asarray(w[0]) + np.asarray(b[0]), 1) == labels).all()
   assert np.abs(w[1]).sum() < np.abs(w[0]).sum()          # stronger L2, smaller weights
   # Unlabelled rows (label -1) with arbitrary features leave the fit unchanged.
   noise = rng.normal(size=(20, 4)).astype(np.float32) * 100
-  w2, b2 = retrieval_common.fit_logistic(np.concatenate([x, noise]),
+  w2, b2 = baselines.fit_logistic(np.concatenate([x, noise]),
                                          np.concatenate([labels, -np.ones(20, int)]), l2,
                                          num_classes=3)
   np.testing.assert_allclose(np.asarray(w2), np.asarray(w), rtol=1e-4, atol=1e-5)

@@ -16,6 +16,7 @@ from xmjax import InputError
 from xmjax.data import load_label_embeddings
 from xmjax.data import ratings as ratings_lib
 from xmjax.data.class_names import CLASS_NAMES
+from xmjax.graph import ratings as rating_graph
 from xmjax.data.synthetic import make_fold_features, make_social_ratings, write_librec
 from xmjax.models.cnn import feature_dim, make_baseline
 from xmjax.train import train_and_evaluate
@@ -221,7 +222,7 @@ def test_biased_mf_recovers_a_planted_low_rank_matrix():
   """Biased MF on noise-free ratings mu + b_u + b_i + p_u . q_i (rank 2,
   60% observed): the held-out entries come back, far better than their
   mean; the validation split picks the weakest l2 of the grid."""
-  from xmjax.train.mf_baseline import fit_biased_mf
+  from xmjax.models.baselines import fit_biased_mf
   rng = np.random.default_rng(0)
   users, items, rank = 40, 30, 2
   truth = (2.0 + 0.5 * rng.standard_normal((users, 1)) + 0.5 * rng.standard_normal((1, items))
@@ -264,7 +265,7 @@ def test_rating_attributes_hold_the_training_ratings_only():
   """node_attributes="ratings": a user's row is its centred training ratings
   over the items / its count; an item's column likewise; a test rating
   changes nothing."""
-  from xmjax.train.experiments.rrnet_ratings import rating_attributes
+  from xmjax.graph.ratings import rating_attributes
   data = ratings_lib.RatingData(
       users=np.array([0, 0, 1, 2, 2], np.int32), items=np.array([0, 2, 2, 1, 0], np.int32),
       ratings=np.array([1.0, 3.0, 4.0, 2.0, 0.5], np.float32), trust=np.zeros((0, 2), np.int32),
@@ -307,7 +308,7 @@ def test_target_fraction_holds_each_steps_targets_out_of_its_attributes(tmp_path
   expected = np.zeros((d.num_users, d.num_items))
   kept = train & ~target
   expected[d.users[kept], d.items[kept]] = d.ratings[kept] - mean
-  users, items = rr.attributes_from_ratings(attribute_ratings, d.num_users, d.num_items)
+  users, items = rating_graph.attributes_from_ratings(attribute_ratings, d.num_users, d.num_items)
   count_u = np.maximum(np.bincount(d.users[kept], minlength=d.num_users), 1)
   count_i = np.maximum(np.bincount(d.items[kept], minlength=d.num_items), 1)
   np.testing.assert_allclose(users, expected / count_u[:, None], rtol=1e-5, atol=1e-6)
@@ -315,7 +316,7 @@ def test_target_fraction_holds_each_steps_targets_out_of_its_attributes(tmp_path
   np.testing.assert_array_equal(np.asarray(stage.batches(5)[2]), np.asarray(loss_mask))
   assert (np.asarray(stage.batches(6)[2]) != np.asarray(loss_mask)).any()
   # Prediction's attributes: every training rating.
-  full = rr.rating_attributes(d, np.flatnonzero(train))
+  full = rating_graph.rating_attributes(d, np.flatnonzero(train))
   np.testing.assert_allclose(problem.split_graph(0).nodes1.todense(), full[0], rtol=1e-6)
   with pytest.raises(InputError, match=r"config\.rrnet\.target_fraction: .*node_attributes"):
     rr.Problem(set_fields(load_config("rrnet_filmtrust"),
@@ -335,16 +336,16 @@ def test_prediction_draws_average_over_attributes_drawn_as_in_training(tmp_path)
   problem = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **fields))
   state = problem.initial_state(0)
   d, test = problem.data, problem.test_masks[0]
-  attribute_ratings = rr.split_attribute_ratings(d, np.flatnonzero(~test))
+  attribute_ratings = rating_graph.split_attribute_ratings(d, np.flatnonzero(~test))
   key = jax.random.fold_in(jax.random.key(0), 200)          # the seed, split 0
   expected, kept_share = [], []
   for draw_key in jax.random.split(key, 3):
     kept = np.asarray(jax.random.uniform(draw_key, (len(d.ratings),))) >= 0.5
     weight = (~test & kept).astype(np.float32)
-    drawn = rr.drawn_attribute_ratings(attribute_ratings, draw_key, 0.5)
+    drawn = rating_graph.drawn_attribute_ratings(attribute_ratings, draw_key, 0.5)
     np.testing.assert_array_equal(np.asarray(drawn.weight), weight)   # no test rating, ever
     kept_share.append(weight[~test].mean())
-    graph = rr.with_rating_attributes(problem.graph, attribute_ratings._replace(
+    graph = rating_graph.with_rating_attributes(problem.graph, attribute_ratings._replace(
         weight=jnp.asarray(weight)))
     expected.append(np.asarray(rr.full_graph_probs(state, graph, problem.edge_ids[test])))
   assert 0.3 < np.mean(kept_share) < 0.7 and len(set(kept_share)) == 3

@@ -94,6 +94,13 @@ def test_bad_input_fails_before_the_workdir_is_touched(toy, tmp_path):
   unlocked.train.num_step = 3
   with pytest.raises(InputError, match=r"config\.train\.num_step: unknown config field"):
     runner.train_and_evaluate(unlocked, str(tmp_path))
+  # A field the task reads but the config lacks fails here too, not when
+  # the task reaches it (for a results function: after training).
+  incomplete = ml_collections.ConfigDict(toy().to_dict())
+  del incomplete.train["checkpoint_every"]
+  with pytest.raises(InputError, match=r"config\.train\.checkpoint_every: missing; the task "
+                     r"reads it \(its schema's default: 20\)"):
+    runner.train_and_evaluate(incomplete, str(tmp_path))
   assert os.listdir(tmp_path) == []
   with pytest.raises(InputError, match=r"config\.experiment: unknown experiment 'nope'"):
     runner.get_task("nope")

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import load_config, set_fields
 from xmjax import graph as graph_lib
+from xmjax.graph import ratings as rating_graph
 from xmjax.models import RRNet
 from xmjax.nn import MLP, EdgeConcatDense, SparseRows
 from xmjax.train import train_and_evaluate
@@ -60,13 +61,12 @@ def test_layers_take_sparse_attributes_with_the_dense_parameters():
 
 
 def tiny_rating_graph(layout):
-  from xmjax.train.experiments import rrnet_ratings as rr
   rng = np.random.default_rng(2)
   users, items = np.divmod(rng.choice(8 * 6, 20, replace=False), 6)
-  ratings = rr.AttributeRatings(jnp.asarray(users, jnp.int32), jnp.asarray(items, jnp.int32),
+  ratings = rating_graph.AttributeRatings(jnp.asarray(users, jnp.int32), jnp.asarray(items, jnp.int32),
                                 jnp.asarray(rng.normal(size=20), jnp.float32),
                                 jnp.asarray(rng.random(20) < 0.7, jnp.float32))
-  nodes1, nodes2 = rr.attributes_from_ratings(ratings, 8, 6, layout)
+  nodes1, nodes2 = rating_graph.attributes_from_ratings(ratings, 8, 6, layout)
   inter = graph_lib.EdgeSet(jnp.asarray(users, jnp.int32), jnp.asarray(items, jnp.int32))
   trust = graph_lib.EdgeSet(jnp.array([0, 1, 3, 7]), jnp.array([1, 2, 0, 6]))
   none = graph_lib.EdgeSet(jnp.zeros((0,), jnp.int32), jnp.zeros((0,), jnp.int32))

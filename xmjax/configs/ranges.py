@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+from xmjax.configs.fields import comma_list, get_field
+
 __all__ = ["AGGREGATIONS", "BASELINE_ARCHS", "DTYPES", "FUSIONS", "OPTIMIZERS", "RULES",
            "RRNET_ABLATIONS", "RACG_BASELINES", "SCHEDULES", "TEXT_GRAPHS", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of", "subset_of"]
 
@@ -29,7 +31,7 @@ BASELINE_ARCHS = ("digits_cnn", "resnet18", "resnet50", "mobilenet_v2", "spec_cn
 FUSIONS = ("concat", "add", "sub", "mul")                    # xmjax.nn.relation.FUSIONS
 DTYPES = ("bfloat16", "float32")                             # xmjax.train.state.DTYPES
 SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS
-SDML_SELECTION = ("supervised", "loss")        # xmjax.train.experiments.sdml_retrieval.SELECTION
+SDML_SELECTION = ("supervised", "loss")        # xmjax.train.sdml_step.SELECTION
 DRSL_SELECTION = ("valid_map", "valid_loss", "last")  # ...experiments.drsl_retrieval.SELECTION
 TEXT_GRAPHS = ("sparse", "dense")                            # xmjax.models.racg.TEXT_GRAPHS
 RACG_BASELINES = ("vse", "scan_t2i")                  # xmjax.models.racg.SCORERS but "racg"
@@ -68,7 +70,7 @@ def one_of(*choices, kind: str = "") -> Rule:
 def subset_of(*choices) -> Rule:
   """A comma-separated list ("" = none) of distinct names from `choices`."""
   def names(v):
-    return [n.strip() for n in v.split(",") if n.strip()]
+    return list(comma_list(v))
   return Rule(lambda v: set(names(v)) <= set(choices) and len(set(names(v))) == len(names(v)),
               lambda v: f"expected distinct names from {choices}, comma-separated, got {v!r}")
 
@@ -163,18 +165,11 @@ RULES: dict[str, dict[str, Rule]] = {
 }
 
 
-def _value(config, field: str):
-  node = config
-  for part in field.split("."):
-    node = node[part]
-  return node
-
-
 def check(config, experiment: str) -> None:
   """Raises InputError naming the first field of `config` outside its range
   (tasks without rules here pass)."""
   for field, rule in RULES.get(experiment, {}).items():
-    value = _value(config, field)
+    value = get_field(config, field)
     try:
       ok = rule.ok(value)
     except TypeError:

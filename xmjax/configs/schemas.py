@@ -201,7 +201,7 @@ def _rrnet_ratings() -> ml_collections.ConfigDict:
       num_steps=500, checkpoint_every=100, loss_reduction="mean",
       optimizer=optimizer_config()))
   # The biased matrix-factorisation baseline trained on every split (`mf/`,
-  # xmjax.train.mf_baseline): l2 chosen from the grid on a validation part.
+  # xmjax.models.baselines.fit_biased_mf): l2 chosen from the grid on a validation part.
   c.mf = ml_collections.ConfigDict(dict(
       rank=8, l2=(1e-3, 1e-2, 1e-1, 1.0), num_steps=500, learning_rate=0.05,
       valid_fraction=0.1))

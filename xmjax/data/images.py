@@ -13,6 +13,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 
+from xmjax.configs.fields import comma_list
 from xmjax.data.class_names import CIFAR10, CIFAR100
 from xmjax.data.esc_spectrograms import ESC_SETS, load_esc_spectrograms
 from xmjax.data.image_folder import load_image_folder
@@ -32,7 +33,7 @@ _FOLDER_CLASSES = {"cifar10": CIFAR10, "cifar100": CIFAR100}
 
 
 def _mfeat_features(d):
-  views = [v.strip() for v in d.views.split(",") if v.strip()] or list(MFEAT_VIEWS)
+  views = list(comma_list(d.views)) or list(MFEAT_VIEWS)
   unknown = [v for v in views if v not in MFEAT_VIEWS]
   if unknown:
     raise InputError(f"config.data.views: {unknown} not in {list(MFEAT_VIEWS)}")

@@ -163,3 +163,52 @@ def load_ciao(directory: str, max_id: int = CIAO_MAX_ID, drop_invalid: bool = Fa
     log.info("%s: %d ratings kept of %d (off-grid rows dropped, ids above %d dropped as in the paper)", rating_path,
              keep.sum(), len(keep), max_id)
   return _assemble(rating_path, users[keep], items[keep], rating[keep, 3], trust, CIAO_GRID)
+
+
+# ----------------------------------------------------------------------------
+# A config's rating data (its `data` section: name "filmtrust", "ciao" or
+# "synthetic"), and its seeded splits.
+
+RATING_FILES = {"filmtrust": ("ratings.txt", "trust.txt"),
+                "ciao": ("rating.mat", "trustnetwork.mat")}
+RATING_SOURCES = {
+    "filmtrust": "FilmTrust (Guo, Zhang and Yorke-Smith, IJCAI 2013) is distributed with "
+                 "librec in this layout (its datasets page; `filmtrust/` there)",
+    "ciao": "Ciao (Tang et al., WSDM 2012) is distributed as these MATLAB files on "
+            "Jiliang Tang's trust data page",
+}
+
+
+def rating_files(d) -> list[str]:
+  """The files load_rating_data reads for data section `d` (none for generated data)."""
+  return [os.path.join(d.dir, n) for n in RATING_FILES.get(d.name, ())]
+
+
+def load_rating_data(d) -> RatingData:
+  """The ratings a data section names: librec files (FilmTrust), Ciao
+  `.mat` files, or a generated social network (`d.synthetic`)."""
+  from xmjax.data.synthetic import RATING_GRID, make_social_ratings
+  if d.name == "filmtrust":
+    return load_librec(d.dir, drop_invalid=d.drop_invalid)
+  if d.name == "ciao":
+    return load_ciao(d.dir, drop_invalid=d.drop_invalid)
+  s = d.synthetic
+  arrays = make_social_ratings(s.num_users, s.num_items, s.rank, s.ratings_per_user,
+                               s.trust_per_user, s.noise, s.seed)
+  r, t = arrays["ratings"], arrays["trust"]
+  return RatingData(
+      users=r[:, 0].astype(np.int32), items=r[:, 1].astype(np.int32),
+      ratings=r[:, 2].astype(np.float32), trust=t.astype(np.int32), num_users=s.num_users,
+      num_items=s.num_items, grid=tuple(float(g) for g in RATING_GRID))
+
+
+def random_splits(num_ratings: int, test_fraction: float, num_splits: int,
+                  seed: int) -> list[np.ndarray]:
+  """Per split, a boolean (R,) test mask: a seeded random test_fraction of the ratings."""
+  masks = []
+  for split in range(num_splits):
+    order = np.random.default_rng([seed, split]).permutation(num_ratings)
+    mask = np.zeros(num_ratings, bool)
+    mask[order[:max(1, int(round(test_fraction * num_ratings)))]] = True
+    masks.append(mask)
+  return masks

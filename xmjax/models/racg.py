@@ -340,3 +340,39 @@ def triplet_loss(scores: jax.Array, positives: jax.Array, *, margin: float = 0.2
   aux = (jax.nn.relu(hardest_caption - gamma) + jax.nn.relu(hardest_image - gamma)
          + jax.nn.relu(beta - matched)).sum()
   return main + aux_weight * aux, {"main_loss": main, "aux_loss": aux}
+
+
+# ----------------------------------------------------------------------------
+# Evaluation programs: a trained RACG's parameters over whole test sets.
+
+
+def encode_in_blocks(fn, arrays, block: int):
+  """`fn(*arrays)` over the leading axis `block` rows at a time under
+  `lax.map` (the last block padded with zeros, its padding cut off)."""
+  n = arrays[0].shape[0]
+  blocks = [jnp.pad(a, ((0, -n % block),) + ((0, 0),) * (a.ndim - 1)).reshape(
+      (-1, block) + a.shape[1:]) for a in arrays]
+  encoded = jax.lax.map(lambda xs: fn(*xs), blocks)
+  return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[:n], encoded)
+
+
+def similarity_matrix(params, images, captions, *, model: RACG, image_block: int,
+                      caption_block: int):
+  """(n_images, n_captions) scores: items encoded once in blocks, then every
+  pair scored in (image_block x caption_block) tiles, all in one program."""
+  variables = {"params": params}
+  image_nodes = encode_in_blocks(
+      lambda *x: model.apply(variables, *x, method=RACG.encode_images), images, image_block)
+  caption_nodes = encode_in_blocks(
+      lambda *x: model.apply(variables, *x, method=RACG.encode_captions), captions, caption_block)
+  scorer = model.clone(image_block=image_block, caption_block=caption_block)
+  return scorer.apply(variables, image_nodes, caption_nodes, method=RACG.scores)
+
+
+def matched_cross_shares(params, images, captions, *, model: RACG):
+  """Per (caption, its own image) pair: the cross-message share at region
+  and word nodes (RACG.cross_message_share)."""
+  variables = {"params": params}
+  image_nodes = model.apply(variables, *images, method=RACG.encode_images)
+  caption_nodes = model.apply(variables, *captions, method=RACG.encode_captions)
+  return model.apply(variables, image_nodes, caption_nodes, method=RACG.cross_message_share)

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from xmjax.configs.fields import comma_list
 from xmjax.graph.cross_modal import CrossModalGraph, inter_graphs_tuple, union_graphs_tuple
 from xmjax.nn.aggregation import is_concrete, matches_layout
 from xmjax.nn.chunked import ChunkedInterGCNUnit, chunked_mlp
@@ -27,7 +28,7 @@ UNIT_KINDS = ("intra", "inter")
 
 def parse_units(units: str | Sequence[str]) -> tuple[str, ...]:
   """"intra,inter,inter" -> ("intra", "inter", "inter"); raises on unknown names."""
-  parts = tuple(u.strip() for u in units.split(",")) if isinstance(units, str) else tuple(units)
+  parts = comma_list(units) if isinstance(units, str) else tuple(units)
   bad = [u for u in parts if u not in UNIT_KINDS]
   if not parts or bad:
     raise ValueError(f"units: expected a comma-separated list of {UNIT_KINDS}, got {units!r}")

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xmjax.configs.fields import comma_list
 from xmjax import graph as graph_lib
 from xmjax.models import CandidateMLP, parse_units
 from xmjax.train.rrnet_stage import make_rrnet, rrnet_stage
@@ -111,7 +112,7 @@ ABLATIONS: dict[str, Ablation] = {
 
 def parse_ablations(value: str) -> tuple[str, ...]:
   """"inter_only, mlp_reranker" -> ("inter_only", "mlp_reranker"); "" -> ()."""
-  return tuple(name.strip() for name in value.split(",") if name.strip())
+  return comma_list(value)
 
 
 def ablation_stage(name: str, config, graphs: dict, probs: dict

@@ -44,7 +44,7 @@ from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
 from xmjax.train.plots import plot_training_curves
-from xmjax.train.state import check_known_fields, save_config
+from xmjax.train.state import check_complete_fields, check_known_fields, save_config
 
 __all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
            "train_and_evaluate"]
@@ -211,7 +211,9 @@ class Run:
 
 
 def _prepare(task: Task, config) -> tuple[Any, float]:
-  check_known_fields(config, task.config_schema())
+  schema = task.config_schema()
+  check_known_fields(config, schema)
+  check_complete_fields(config, schema)
   ranges.check(config, task.name)
   start = time.time()
   data = task.prepare(config)

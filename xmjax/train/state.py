@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from typing import Any
@@ -47,11 +48,29 @@ def check_known_fields(config: ml_collections.ConfigDict,
   for key, value in config.items():
     field = f"{prefix}{key}"
     if key not in schema:
-      raise InputError(f"config.{field}: unknown config field; known fields here: "
+      close = difflib.get_close_matches(key, list(schema.keys()), n=1)
+      hint = f" (did you mean config.{prefix}{close[0]}?)" if close else ""
+      raise InputError(f"config.{field}: unknown config field{hint}; known fields here: "
                        f"{sorted(schema.keys())}")
     if isinstance(value, ml_collections.ConfigDict) and isinstance(
         schema[key], ml_collections.ConfigDict):
       check_known_fields(value, schema[key], field + ".")
+
+
+def check_complete_fields(config: ml_collections.ConfigDict,
+                          schema: ml_collections.ConfigDict, prefix: str = "") -> None:
+  """Raises InputError naming the first field of `schema` that `config`
+  lacks: a task reads every field of its schema, so a config without one
+  would fail only when the task reached it (after training, say)."""
+  for key, value in schema.items():
+    field = f"{prefix}{key}"
+    if key not in config:
+      shown = "a section" if isinstance(value, ml_collections.ConfigDict) else repr(value)
+      raise InputError(f"config.{field}: missing; the task reads it (its schema's default: "
+                       f"{shown}); start the config from the task's schema or set it")
+    if isinstance(value, ml_collections.ConfigDict) and isinstance(
+        config[key], ml_collections.ConfigDict):
+      check_complete_fields(config[key], value, field + ".")
 
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:

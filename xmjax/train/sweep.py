@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import ml_collections
 import numpy as np
 
+from xmjax.configs.fields import field_problem, get_field, set_field
 from xmjax.errors import InputError
 from xmjax.process import is_primary
 from xmjax.train import provenance
@@ -27,20 +28,13 @@ log = logging.getLogger("xmjax")
 
 
 def _get(config, field):
-  node = config
-  for part in field.split("."):
-    if not hasattr(node, "keys") or part not in node:
-      raise InputError(f"--sweep_field: config.{field} is not a config field")
-    node = node[part]
-  return node
+  problem = field_problem(config, field, source="--sweep_field")
+  if problem:
+    raise InputError(problem)
+  return get_field(config, field)
 
 
-def _set(config, field, value):
-  *path, last = field.split(".")
-  node = config
-  for part in path:
-    node = node[part]
-  node[last] = value
+_set = set_field
 
 
 def parse_values(config, field: str, values: str) -> list[Any]:

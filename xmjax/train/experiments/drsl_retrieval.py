@@ -25,9 +25,10 @@ from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.train import optim, parallel, provenance
-from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.selection import Best, keep_best
 from xmjax.train.state import BatchStatsTrainState, compute_dtype
 
 log = logging.getLogger("xmjax")
@@ -139,21 +140,14 @@ def drsl_selecting_step(state: SelectingState, images, image_labels, texts, text
   if select_on == "last":
     return state.replace(step=train.step, train=train), out
 
-  def validate(train):
+  def criterion(train):
     valid_metrics = drsl_valid_metrics(train, *valid)
-    criterion = (-valid_metrics["map"] if select_on == "valid_map"
-                 else valid_metrics["pair_mse"])
-    better = criterion < state.best_valid
-    variables = {"params": train.params, "batch_stats": train.batch_stats}
-    return (jax.tree.map(lambda new, old: jnp.where(better, new, old), variables, state.best),
-            jnp.where(better, criterion, state.best_valid),
-            jnp.where(better, train.step, state.best_step))
+    return -valid_metrics["map"] if select_on == "valid_map" else valid_metrics["pair_mse"]
 
-  def keep(train):
-    return state.best, state.best_valid, state.best_step
-
-  best, best_valid, best_step = jax.lax.cond(train.step % validate_every == 0, validate, keep,
-                                             train)
+  best, best_valid, best_step = keep_best(
+      Best(state.best, state.best_valid, state.best_step), train.step % validate_every == 0,
+      train, train.step, criterion,
+      lambda train: {"params": train.params, "batch_stats": train.batch_stats})
   out[f"best_{select_on}"] = -best_valid if select_on == "valid_map" else best_valid
   return SelectingState(step=train.step, train=train, best=best, best_valid=best_valid,
                         best_step=best_step), out
@@ -187,7 +181,7 @@ def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
   t = config.train
   model = make_model(config, data, image_role, text_role)
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
-  per_epoch = max(n_i, n_t) // t.batch_size
+  per_epoch = steps_per_epoch(max(n_i, n_t), t.batch_size)
   num_steps = t.num_epochs * per_epoch
   mesh = parallel.make_mesh(config, t.batch_size)
 
@@ -247,8 +241,8 @@ def results(run: Run, prepared, state) -> dict[str, Any]:
 
   out = common.report(run, "drsl", similarity, data, (image_role, text_role))
   if run.config.train.select_on != "last":
-    per_epoch = max(len(data.labels("train", r)) for r in (image_role, text_role)) \
-        // run.config.train.batch_size
+    per_epoch = steps_per_epoch(max(len(data.labels("train", r)) for r in (image_role, text_role)),
+                                run.config.train.batch_size)
     out["drsl/selected_epoch"] = int(state.best_step) / per_epoch
   return out
 

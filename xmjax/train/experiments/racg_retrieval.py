@@ -25,16 +25,18 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.configs import schemas
-from xmjax.data import scan as scan_lib
-from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images, scenes_split
-from xmjax.data.text import NUM_POS, Captions, spacy_parser
+from xmjax.data.image_text import (LENGTH_MULTIPLE, ImageTextData, caption_arrays, image_arrays,
+                                   load_image_text)
+from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images
+from xmjax.data.text import NUM_POS, Captions
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
-from xmjax.models.racg import RACG, triplet_loss
+from xmjax.models.racg import RACG, matched_cross_shares, similarity_matrix, triplet_loss
 from xmjax.train import optim, parallel, provenance
-from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.state import TrainState, compute_dtype, create_train_state
 
@@ -70,56 +72,6 @@ def check_config(config) -> None:
 # Data.
 
 
-def load_data(config) -> dict[str, Any]:
-  d = config.data
-  if d.name == "scenes":
-    s = d.scenes
-    kwargs = dict(feature_dim=s.feature_dim, max_objects=s.max_objects, noise=s.noise,
-                  vocab_seed=s.seed, kind=s.kind)
-    train_images, train_caps, vocab = scenes_split(s.train_pairs, seed=2 * s.seed + 1, **kwargs)
-    test_images, test_caps, _ = scenes_split(s.test_pairs, vocabulary=vocab, seed=2 * s.seed + 2,
-                                             **kwargs)
-    info = {"parsed": True, "positions": True, "unknown_tokens": 0}
-  else:
-    vocab = scan_lib.load_vocabulary(scan_lib.find_vocabulary(d.dir, d.vocab))
-    parser = None
-    if d.parser == "spacy":
-      parser = spacy_parser()
-      if parser is None:
-        raise InputError("config.data.parser: 'spacy' asked for, but spaCy or its "
-                         "en_core_web_sm model is not installed; use parser='none'")
-    train_images, train_caps, info = scan_lib.load_scan_split(d.dir, d.train_split, vocab,
-                                                              parser, d.max_length)
-    test_images, test_caps, _ = scan_lib.load_scan_split(d.dir, d.eval_split, vocab, parser,
-                                                         d.max_length)
-  if len(train_caps) < config.train.batch_size:
-    raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
-                     f"{len(train_caps)} training captions")
-  return {"train": (train_images, train_caps), "test": (test_images, test_caps),
-          "vocab_size": len(vocab), "info": info}
-
-
-# Captions are cut to their longest member rounded up to this many words, so
-# a batch of short captions does not pay for the longest caption of the data
-# set (pair cost grows with the padded length), at a bounded number of
-# compiled shapes (max_length / LENGTH_MULTIPLE).
-LENGTH_MULTIPLE = 4
-
-
-def caption_arrays(captions: Captions, rows) -> tuple:
-  """(tokens, pos, heads, lengths, link) of `rows`, trimmed to their own length."""
-  c = captions.take(rows)
-  width = -(-int(c.lengths.max()) // LENGTH_MULTIPLE) * LENGTH_MULTIPLE
-  width = min(width, c.tokens.shape[1])
-  return (c.tokens[:, :width], c.pos[:, :width], c.heads[:, :width], c.lengths,
-          c.link_mask()[:, :width])
-
-
-def image_arrays(images: Images, rows) -> tuple:
-  return (np.asarray(images.regions[rows], np.float32), images.boxes[rows],
-          images.region_mask[rows])
-
-
 # ----------------------------------------------------------------------------
 # Model, steps.
 
@@ -148,27 +100,6 @@ def train_step(state: TrainState, images, captions, image_ids, *, margin, aux_we
   return state, {"loss": loss, **parts, "batch_i2t_r1": recall}
 
 
-def _encode_in_blocks(fn, arrays, block: int):
-  n = arrays[0].shape[0]
-  blocks = [jnp.pad(a, ((0, -n % block),) + ((0, 0),) * (a.ndim - 1)).reshape(
-      (-1, block) + a.shape[1:]) for a in arrays]
-  encoded = jax.lax.map(lambda xs: fn(*xs), blocks)
-  return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[:n], encoded)
-
-
-def similarity_matrix(params, images, captions, *, model: RACG, image_block: int,
-                      caption_block: int):
-  """(n_images, n_captions) scores: items encoded once in blocks, then every
-  pair scored in (image_block x caption_block) tiles, all in one program."""
-  variables = {"params": params}
-  image_nodes = _encode_in_blocks(
-      lambda *x: model.apply(variables, *x, method=RACG.encode_images), images, image_block)
-  caption_nodes = _encode_in_blocks(
-      lambda *x: model.apply(variables, *x, method=RACG.encode_captions), captions, caption_block)
-  scorer = model.clone(image_block=image_block, caption_block=caption_block)
-  return scorer.apply(variables, image_nodes, caption_nodes, method=RACG.scores)
-
-
 def evaluate(config, model, params, images: Images, captions: Captions) -> np.ndarray:
   """Every test image against every test caption. Captions are grouped by
   padded length (at most max_length / LENGTH_MULTIPLE groups, one program
@@ -185,15 +116,6 @@ def evaluate(config, model, params, images: Images, captions: Captions) -> np.nd
         params, image_inputs, caption_arrays(captions, columns))
     sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
   return sims
-
-
-def matched_cross_shares(params, images, captions, *, model: RACG):
-  """Per (caption, its own image) pair: the cross-message share at region
-  and word nodes (RACG.cross_message_share)."""
-  variables = {"params": params}
-  image_nodes = model.apply(variables, *images, method=RACG.encode_images)
-  caption_nodes = model.apply(variables, *captions, method=RACG.encode_captions)
-  return model.apply(variables, image_nodes, caption_nodes, method=RACG.cross_message_share)
 
 
 def cross_share_results(config, model, params, images: Images, captions: Captions,
@@ -240,9 +162,13 @@ def retrieval_results(config, sims: np.ndarray, prefix: str,
 # ----------------------------------------------------------------------------
 
 
-def prepare(config) -> dict[str, Any]:
+def prepare(config) -> ImageTextData:
   check_config(config)
-  return load_data(config)
+  data = load_image_text(config.data)
+  if len(data.train_captions) < config.train.batch_size:
+    raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
+                     f"{len(data.train_captions)} training captions")
+  return data
 
 
 def variants(config) -> list[tuple[str, dict]]:
@@ -252,14 +178,14 @@ def variants(config) -> list[tuple[str, dict]]:
   out = [("racg", {"cross_graph": True})]
   if config.train.ablation_no_cross:
     out.append(("racg_no_cross", {"cross_graph": False}))
-  for name in (n.strip() for n in config.train.baselines.split(",") if n.strip()):
+  for name in comma_list(config.train.baselines):
     out.append((name, {"scorer": name}))
   return out
 
 
-def initial_state(config, data, variant: dict, num_steps: int) -> TrainState:
-  model = make_model(config, data["vocab_size"], **variant)
-  images, captions = data["train"]
+def initial_state(config, data: ImageTextData, variant: dict, num_steps: int) -> TrainState:
+  model = make_model(config, data.vocab_size, **variant)
+  images, captions = data.train_images, data.train_captions
   rows = np.arange(2)
   params = model.init(jax.random.fold_in(jax.random.key(config.seed), 7),
                       *image_arrays(images, captions.image_index[rows]),
@@ -268,16 +194,16 @@ def initial_state(config, data, variant: dict, num_steps: int) -> TrainState:
                             optim.make_optimizer(config.train.optimizer, num_steps))
 
 
-def num_steps(config, data) -> tuple[int, int]:
-  per_epoch = len(data["train"][1]) // config.train.batch_size
+def num_steps(config, data: ImageTextData) -> tuple[int, int]:
+  per_epoch = steps_per_epoch(len(data.train_captions), config.train.batch_size)
   return per_epoch, per_epoch * config.train.num_epochs
 
 
-def racg_stage(config, data, prefix: str, variant: dict) -> TrainingStage:
+def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> TrainingStage:
   """One variant trained on seeded per-epoch batches of captions with their
   images, data parallel over config.mesh."""
   t = config.train
-  images, captions = data["train"]
+  images, captions = data.train_images, data.train_captions
   per_epoch, total = num_steps(config, data)
   mesh = parallel.make_mesh(config, t.batch_size)
 
@@ -294,34 +220,34 @@ def racg_stage(config, data, prefix: str, variant: dict) -> TrainingStage:
       static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
 
 
-def train(run: Run, data) -> dict[str, Any]:
+def train(run: Run, data: ImageTextData) -> dict[str, Any]:
   """Every variant (the model, and without its cross graph if asked)."""
   with run.timed("train"):
     return {prefix: run.train(racg_stage(run.config, data, prefix, variant))
             for prefix, variant in variants(run.config)}
 
 
-def results(run: Run, data, states) -> dict[str, Any]:
+def results(run: Run, data: ImageTextData, states) -> dict[str, Any]:
   """R@K (and re-ranked, COCO 1K) of every variant; each similarity matrix
   is saved for ensembles. Diagnostics of the model with the cross graph:
   its cross-message shares, and R@K with its cross graph switched off at
   test time, same weights (`racg_cross_off/`)."""
   config = run.config
-  sparse = "dependency parse" if data["info"]["parsed"] else "chain (no parser)"
+  sparse = "dependency parse" if data.parsed else "chain (no parser)"
   out = {"text_graph": "dense (every word pair)" if config.model.text_graph == "dense" else sparse,
-         "unknown_tokens": data["info"]["unknown_tokens"]}
-  images, captions = data["test"]
+         "unknown_tokens": data.unknown_tokens}
+  images, captions = data.test_images, data.test_captions
   for prefix, variant in variants(config):
-    model = make_model(config, data["vocab_size"], **variant)
+    model = make_model(config, data.vocab_size, **variant)
     sims = evaluate(config, model, states[prefix].params, images, captions)
     if parallel.is_primary():
       np.save(run.path(prefix, "similarity.npy"), sims)
     out.update(retrieval_results(config, sims, prefix, images))
   params = states["racg"].params
   with run.timed("diagnostics"):
-    out.update(cross_share_results(config, make_model(config, data["vocab_size"], True), params,
+    out.update(cross_share_results(config, make_model(config, data.vocab_size, True), params,
                                    images, captions, "racg"))
-    cross_off = make_model(config, data["vocab_size"], False)
+    cross_off = make_model(config, data.vocab_size, False)
     out.update(retrieval_results(config, evaluate(config, cross_off, params, images, captions),
                                  "racg_cross_off", images))
   return out

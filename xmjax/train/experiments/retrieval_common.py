@@ -1,10 +1,10 @@
 """Shared parts of the retrieval experiments (DRSL, SDML): data config, the
-CCA and supervised linear baselines, mAP over every ordered pair of
-modalities, curves and plots."""
+CCA and supervised linear baselines' results (the models are in
+xmjax.models.baselines), mAP over every ordered pair of modalities, curves
+and plots."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
@@ -14,13 +14,14 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
+from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
                                   load_sdml_h5, load_xmedia_mat)
 from xmjax.configs.schemas import retrieval_data_config as data_config  # noqa: F401
 from xmjax.errors import InputError
+from xmjax.models.baselines import LINEAR_L2, fit_cca, fit_logistic
 
 log = logging.getLogger("xmjax")
 
@@ -64,7 +65,7 @@ def load_data(config: ml_collections.ConfigDict) -> RetrievalData:
     raise InputError(f"config.data.format: unknown {d.format!r}; choose one of {DATA_FORMATS}")
   data = LOADERS[d.format](d)
   if d.modalities:
-    data = data.select([m.strip() for m in d.modalities.split(",")])
+    data = data.select(list(comma_list(d.modalities)))
   return data.standardized() if d.standardize else data
 
 
@@ -122,31 +123,6 @@ def _paired_rows(data: RetrievalData, a: str, b: str, seed: int):
   return rows_a, rows_b
 
 
-def fit_cca(xa: np.ndarray, xb: np.ndarray, components: int, ridge: float = 1e-4):
-  """Linear CCA in closed form: whiten each view (covariance + ridge * mean
-  variance on the diagonal), SVD of the whitened cross-covariance; returns
-  (mean_a, W_a, mean_b, W_b) with W (d, components), each canonical variate
-  scaled by its canonical correlation so the cosine of the common space
-  weights well-correlated directions more (Gong et al., IJCV 2014). The
-  canonical directions equal scikit-learn's iterative NIPALS where that
-  converges; this takes milliseconds."""
-  xa, xb = np.asarray(xa, np.float64), np.asarray(xb, np.float64)
-  mean_a, mean_b = xa.mean(0), xb.mean(0)
-  xa, xb = xa - mean_a, xb - mean_b
-  n = len(xa)
-
-  def inverse_sqrt(cov):
-    cov = cov + ridge * np.trace(cov) / len(cov) * np.eye(len(cov)) + 1e-12 * np.eye(len(cov))
-    values, vectors = np.linalg.eigh(cov)
-    return (vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
-
-  whiten_a, whiten_b = inverse_sqrt(xa.T @ xa / n), inverse_sqrt(xb.T @ xb / n)
-  u, rho, vt = np.linalg.svd(whiten_a @ (xa.T @ xb / n) @ whiten_b, full_matrices=False)
-  weight = rho[:components]
-  return (mean_a, whiten_a @ u[:, :components] * weight, mean_b,
-          whiten_b @ vt[:components].T * weight)
-
-
 def cca_results(data: RetrievalData, modalities: Sequence[str], components: int, seed: int,
                 k: int = 50) -> dict[str, float]:
   """The CCA row of the papers' tables: for each pair of modalities, CCA fit
@@ -165,44 +141,6 @@ def cca_results(data: RetrievalData, modalities: Sequence[str], components: int,
     return metrics.cosine_similarity(space[q], space[t])
 
   return map_results("cca", similarity, data, modalities, k=k)
-
-
-# The supervised linear baseline: L2 strengths tried per modality (chosen on
-# the validation split), full-batch Adam steps and rate.
-LINEAR_L2 = (1e-5, 1e-4, 1e-3, 1e-2)
-LINEAR_STEPS = 300
-LINEAR_LEARNING_RATE = 0.05
-
-
-@functools.partial(jax.jit, static_argnames=("num_classes", "steps"))
-def fit_logistic(x, labels, l2, *, num_classes: int, steps: int = LINEAR_STEPS,
-                 learning_rate: float = LINEAR_LEARNING_RATE):
-  """Multinomial logistic regression on (n, d) standardised features, one
-  fit per L2 strength in `l2` (vmapped), from zero weights with full-batch
-  Adam. Rows with label < 0 (unlabelled) are left out. Returns (W (L, d, c),
-  b (L, c))."""
-  labelled = (labels >= 0).astype(jnp.float32)
-  onehot = jax.nn.one_hot(labels, num_classes)
-  tx = optax.adam(learning_rate)
-
-  def fit(strength):
-    params = (jnp.zeros((x.shape[1], num_classes)), jnp.zeros((num_classes,)))
-
-    def loss_fn(p):
-      w, b = p
-      nll = -jnp.sum(onehot * jax.nn.log_softmax(x @ w + b), axis=-1)
-      return jnp.sum(nll * labelled) / jnp.maximum(labelled.sum(), 1) + strength * jnp.sum(w * w)
-
-    def step(carry, _):
-      p, opt = carry
-      grads = jax.grad(loss_fn)(p)
-      updates, opt = tx.update(grads, opt, p)
-      return (optax.apply_updates(p, updates), opt), None
-
-    (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
-    return params
-
-  return jax.vmap(fit)(jnp.asarray(l2, jnp.float32))
 
 
 def _cross_entropy(logits, labels):

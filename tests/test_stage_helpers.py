@@ -1,0 +1,51 @@
+"""The small helpers every task shares: dotted config fields, comma lists,
+and keeping the best variables inside a jitted step."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from xmjax import InputError
+from xmjax.configs.fields import comma_list, field_problem, get_field, set_field
+from xmjax.train.selection import Best, keep_best
+
+
+def test_dotted_fields_name_what_is_missing_and_the_closest_spelling():
+  config = ml_collections.ConfigDict({"rrnet": {"num_steps": 3, "k1": 2}, "seed": 0})
+  assert get_field(config, "rrnet.num_steps") == 3
+  set_field(config, "rrnet.k1", 7)
+  assert config.rrnet.k1 == 7
+  assert field_problem(config, "rrnet.k1") is None
+  with pytest.raises(InputError, match=r"^config\.rrnet\.num_step: unknown config field "
+                     r"\(did you mean config\.rrnet\.num_steps\?\); fields of config\.rrnet: "
+                     r"\['k1', 'num_steps'\]$"):
+    get_field(config, "rrnet.num_step")
+  with pytest.raises(InputError, match=r"^config\.seed: not a section"):
+    set_field(config, "seed.x", 1)
+  assert "(from --sweep_field)" in field_problem(config, "nope", source="--sweep_field")
+
+
+def test_comma_lists_strip_and_drop_empty_names():
+  assert comma_list(" intra, inter,,inter ,") == ("intra", "inter", "inter")
+  assert comma_list("") == () and comma_list(["a ", " ", "b"]) == ("a", "b")
+
+
+def test_keep_best_keeps_the_lowest_criterion_of_the_due_steps_only():
+  """A jitted loop over criteria 5, 3, 4, 1, 2, validated on the even steps
+  (5, 4, 2), ends with step 4's 2: the odd steps' 3 and 1 are never looked at."""
+  criteria = jnp.array([5.0, 3.0, 4.0, 1.0, 2.0])
+
+  @jax.jit
+  def run(best):
+    def body(step, best):
+      return keep_best(best, step % 2 == 0, {"w": criteria[step] * 10}, step,
+                       lambda operand: operand["w"] / 10, lambda operand: operand)
+    return jax.lax.fori_loop(0, 5, body, best)
+
+  best = run(Best({"w": jnp.zeros(())}, jnp.asarray(jnp.inf), jnp.asarray(-1)))
+  np.testing.assert_allclose(best.variables["w"], 20.0)   # step 4: 2 < 3
+  assert float(best.criterion) == 2.0 and int(best.step) == 4
+  best = run(Best({"w": jnp.zeros(())}, jnp.asarray(2.5), jnp.asarray(-1)))
+  assert float(best.criterion) == 2.0                     # only step 4 beats 2.5

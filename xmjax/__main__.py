@@ -1,0 +1,5 @@
+"""`python -m xmjax ...` is the `xmjax` command (xmjax.cli)."""
+
+from xmjax.cli import main
+
+main()
