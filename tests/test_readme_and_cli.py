@@ -31,11 +31,18 @@ def test_readme_quick_start_command_names_the_digits_config():
   assert "pip install -e ." in main
 
 
-def test_readme_layer_snippet_runs_as_written():
-  snippet = re.search(r"```python\n(.*?)```", readme(), re.S).group(1)
-  result = run_python(snippet)
-  assert result.returncode == 0, result.stderr
-  assert result.stdout.strip().splitlines()[-1] == "(100, 16) (500, 16)"
+def test_readme_python_snippets_run_as_written():
+  """The reuse section's snippets (layers on a jraph graph, the whole RR-Net
+  trained by one's own step, sparse node attributes) print what the README
+  says they print."""
+  section = readme().split("## Reusing the layers from your own JAX code")[1].split("\n## ")[0]
+  snippets = re.findall(r"```python\n(.*?)```", section, re.S)
+  assert len(snippets) == 3
+  for snippet, expected in zip(snippets, ("(100, 16) (500, 16)", "loss 0.240, accuracy 0.59",
+                                          "(3, 16) True")):
+    result = run_python(snippet)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
 
 
 def run_cli(*args):

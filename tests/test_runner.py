@@ -39,12 +39,38 @@ def test_a_task_of_its_own_gets_every_run_file(toy, tmp_path):
   assert read(tmp_path / "results.json") == results
   assert read(tmp_path / "config.json")["train"]["num_steps"] == 60
   assert "toy" in read(tmp_path / "stages.json")
-  assert set(read(tmp_path / "timing.json")) == {"data_seconds"}
+  assert set(read(tmp_path / "timing.json")) == {"data_seconds", "toy_seconds"}
   assert sorted(os.listdir(tmp_path / "toy" / "checkpoints")) == ["40", "60"]  # the last two
   with open(tmp_path / "metrics.jsonl") as f:
     logged = [json.loads(line) for line in f]
   assert [r["step"] for r in logged if "toy/train_loss" in r] == [50, 60]
   assert (tmp_path / "plots" / "training_curves.png").exists()
+
+
+def test_a_resumed_run_says_what_it_reuses_and_keeps_its_times(toy, tmp_path, caplog):
+  """A rerun of a finished workdir logs the stage as reused, keeps the first
+  run's training time in timing.json, adds no empty TensorBoard file (only
+  the one with its test metrics), and writes every file readable like
+  config.json (not mkstemp's 0600)."""
+  import logging
+  caplog.set_level(logging.INFO, logger="xmjax")
+  runner.train_and_evaluate(toy(), str(tmp_path))
+  assert "stage toy: training 60 steps" in caplog.text
+  first = read(tmp_path / "timing.json")
+  events = set(os.listdir(tmp_path / "tensorboard"))
+  assert len(events) == 2                          # training curves, test metrics
+  caplog.clear()
+  runner.train_and_evaluate(toy(), str(tmp_path))
+  assert "stage toy: reused, all 60 steps in its checkpoint" in caplog.text
+  again = read(tmp_path / "timing.json")
+  assert again["toy_seconds"] == first["toy_seconds"] and again["reused"] == ["toy"]
+  now = os.listdir(tmp_path / "tensorboard")
+  assert [n for n in now if not n.endswith(".results")] == [
+      n for n in events if not n.endswith(".results")]   # no training-curve file opened
+  assert len(now) - len(events) <= 1
+  modes = {name: os.stat(tmp_path / name).st_mode & 0o777
+           for name in ("config.json", "results.json", "timing.json", "stages.json")}
+  assert len(set(modes.values())) == 1, modes
 
 
 def test_a_killed_run_resumes_to_the_same_numbers(toy, tmp_path):

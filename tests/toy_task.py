@@ -55,11 +55,12 @@ def train(run: Run, data):
     params = model.init(jax.random.key(config.seed), x[:1])["params"]
     return create_train_state(model.apply, params, optax.sgd(config.train.learning_rate))
 
-  return run.train(TrainingStage(
-      name="toy", init=init, step=train_step, num_steps=config.train.num_steps,
-      batches=lambda step: (x, y, epoch_batch_rows((config.seed, 1), len(y),
-                                                   config.train.batch_size, step)),
-      checkpoint_every=config.train.checkpoint_every))
+  with run.timed("toy"):   # timing.json's toy_seconds, kept when a resume reuses the stage
+    return run.train(TrainingStage(
+        name="toy", init=init, step=train_step, num_steps=config.train.num_steps,
+        batches=lambda step: (x, y, epoch_batch_rows((config.seed, 1), len(y),
+                                                     config.train.batch_size, step)),
+        checkpoint_every=config.train.checkpoint_every))
 
 
 def results(run: Run, data, state):

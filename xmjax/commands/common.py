@@ -21,11 +21,24 @@ def fail(message: str) -> None:
   sys.exit(2)
 
 
-def print_results(results) -> None:
+def print_results(results, headline: Sequence[str] = ()) -> None:
+  """The results matching the task's `headline` patterns first, then every
+  key of results.json."""
+  import fnmatch
   width = max(len(k) for k in results)
-  for key, value in sorted(results.items()):
-    shown = f"{value:.4f}" if isinstance(value, float) else value
-    print(f"{key:<{width}}  {shown}")
+
+  def show(items):
+    for key, value in items:
+      shown = f"{value:.4f}" if isinstance(value, float) else value
+      print(f"{key:<{width}}  {shown}")
+
+  first = [(k, v) for k, v in sorted(results.items())
+           if any(fnmatch.fnmatch(k, p) for p in headline)]
+  if first:
+    print("Headline:")
+    show(first)
+    print("\nresults.json:")
+  show(sorted(results.items()))
 
 
 def quiet_libraries() -> None:

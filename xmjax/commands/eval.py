@@ -51,7 +51,8 @@ def main(argv):
       results = evaluate_workdir(config, _WORKDIR.value, _STEP.value)
   except InputError as e:
     fail(str(e))
-  print_results(results)
+  from xmjax.train.runner import get_task
+  print_results(results, get_task(config.experiment).headline)
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -43,12 +43,13 @@ def main(argv):
   quiet_libraries()
   from xmjax.errors import InputError
   from xmjax.train import parallel, train_and_evaluate
+  from xmjax.train.runner import get_task
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   try:
     results = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except InputError as e:
     fail(str(e))
-  print_results(results)
+  print_results(results, get_task(_CONFIG.value.experiment).headline)
 
 
 def run(argv: list[str] | None = None) -> None:

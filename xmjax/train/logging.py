@@ -17,29 +17,51 @@ log = logging.getLogger("xmjax")
 
 class MetricWriter:
   """Writes scalars to `workdir/tensorboard` (TensorBoard event files) and
-  appends them to `workdir/metrics.jsonl`."""
+  appends them to `workdir/metrics.jsonl`. Files are opened on the first
+  write, so a resumed run with nothing left to train adds no empty event file."""
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, suffix: str = ""):
     self._active = is_primary()   # one writer in a multi-process run
-    if not self._active:
-      return
-    from tensorboardX import SummaryWriter  # Lazy: only runs that log need it.
-    self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-    self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+    self._workdir, self._suffix = workdir, suffix
+    self._tb = self._jsonl = None
+
+  def _open(self) -> None:
+    if self._tb is None:
+      from tensorboardX import SummaryWriter  # Lazy: only runs that log need it.
+      # Event files are named by the second they open in: a suffix keeps two
+      # writers of one second (training curves, results) from sharing a name.
+      self._tb = SummaryWriter(os.path.join(self._workdir, "tensorboard"),
+                               filename_suffix=self._suffix)
+      self._jsonl = open(os.path.join(self._workdir, "metrics.jsonl"), "a")
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     if not self._active:
       return
+    self._open()
     scalars = {k: float(np.asarray(v)) for k, v in scalars.items()}
     for name, value in scalars.items():
       self._tb.add_scalar(name, value, step)
     self._jsonl.write(json.dumps({"step": step, **scalars}) + "\n")
     self._jsonl.flush()
 
+  def write_results(self, step: int, results: Mapping[str, object]) -> None:
+    """The run's numeric results (test metrics) to TensorBoard only, at
+    `step` (metrics.jsonl keeps the training curves; results.json has these)."""
+    if not self._active:
+      return
+    numbers = {k: float(v) for k, v in results.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and "/" in k}
+    if not numbers:
+      return
+    self._open()
+    for name, value in numbers.items():
+      self._tb.add_scalar(name, value, step)
+
   def close(self) -> None:
-    if self._active:
+    if self._tb is not None:
       self._tb.close()
       self._jsonl.close()
+      self._tb = self._jsonl = None
 
 
 class Progress:

@@ -9,6 +9,7 @@ same data as an uninterrupted one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import tempfile
@@ -27,6 +28,8 @@ from xmjax.process import is_primary
 # the step, before any checkpoint of that step) or "save" (right after a
 # checkpoint save has started, while orbax is still writing it).
 FAULT_ENV = "XMJAX_FAULT_INJECTION"
+
+log = logging.getLogger("xmjax")
 
 
 def _maybe_die(stage: str, step: int, point: str) -> None:
@@ -64,10 +67,18 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
       (monitoring only; it never changes the state).
 
   Returns:
-    The final state.
+    The final state. Logs one line as it starts: reused (nothing left to
+    train), resuming at a step, or training from scratch.
   """
   state = checkpointer.restore_latest(state)
   start = int(jax.device_get(state.step))
+  if start >= num_steps:
+    log.info("stage %s: reused, all %d steps in its checkpoint (%s)", prefix, num_steps,
+             checkpointer.directory)
+  elif start:
+    log.info("stage %s: resuming at step %d of %d from its checkpoint", prefix, start, num_steps)
+  else:
+    log.info("stage %s: training %d steps", prefix, num_steps)
   progress = Progress(num_steps, start, prefix, every=log_every)
   interval_sum, interval_steps = None, 0
   try:
@@ -105,6 +116,14 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
   return state
 
 
+def _readable_mode(path: str) -> None:
+  """A file made by mkstemp is 0600; give it the mode an ordinary open()
+  gives (0666 less the umask), like config.json and metrics.jsonl."""
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(path, 0o666 & ~umask)
+
+
 def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
   """Writes JSON via a temporary file and a rename, so readers never see half
   a file (process 0 only in a multi-process run)."""
@@ -115,6 +134,7 @@ def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
   with os.fdopen(fd, "w") as f:
     json.dump(payload, f, indent=2, sort_keys=True)
     f.write("\n")
+  _readable_mode(tmp)
   os.replace(tmp, path)
 
 
@@ -125,4 +145,5 @@ def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
   fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz")
   os.close(fd)
   np.savez(tmp, **arrays)
+  _readable_mode(tmp)
   os.replace(tmp, path)

@@ -29,6 +29,8 @@ import contextlib
 import dataclasses
 import functools
 import importlib
+import json
+import logging
 import os
 import time
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
@@ -45,6 +47,8 @@ from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
 from xmjax.train.plots import plot_training_curves
 from xmjax.train.state import check_complete_fields, check_known_fields, save_config
+
+log = logging.getLogger("xmjax")
 
 __all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
            "train_and_evaluate"]
@@ -97,6 +101,8 @@ class Task:
     train on instead.
   ensemble: optional (config, workdirs) -> results of several runs combined
     (`launch/eval.py --ensemble_with`).
+  headline: fnmatch patterns of the results.json keys a person looks at
+    first (printed before the full table, e.g. "*/test_accuracy").
   """
   name: str
   prepare: Callable[[ml_collections.ConfigDict], Any]
@@ -107,6 +113,7 @@ class Task:
   schema: Optional[Callable[[], ml_collections.ConfigDict]] = None
   check_workdir: Optional[Callable[[Any, str, Any], Any]] = None
   ensemble: Optional[Callable[[Any, Sequence[str]], dict[str, Any]]] = None
+  headline: Sequence[str] = ()
 
   def config_schema(self) -> ml_collections.ConfigDict:
     return self.schema() if self.schema is not None else schemas.schema(self.name)
@@ -168,16 +175,35 @@ class Run:
     self.evaluating = evaluating
     self.restore_step = restore_step
     self.timing: dict[str, float] = {}
+    # Timed blocks that did no work (every stage reused, every cache read)
+    # keep the seconds an earlier run of this workdir spent on them.
+    self._work = self._reuses = 0
+    self._previous_timing = {}
+    timing_path = self.path("timing.json")
+    if not evaluating and os.path.exists(timing_path):
+      try:
+        with open(timing_path) as f:
+          self._previous_timing = json.load(f)
+      except (OSError, ValueError):
+        self._previous_timing = {}
 
   def path(self, *parts: str) -> str:
     return os.path.join(self.workdir, *parts)
 
   @contextlib.contextmanager
   def timed(self, name: str) -> Iterator[None]:
-    """Records the block's wall time as timing.json's `<name>_seconds`."""
-    start = time.time()
+    """Records the block's wall time as timing.json's `<name>_seconds`; a
+    block that only reused finished stages keeps an earlier run's time (and
+    is listed in timing.json's `reused`)."""
+    start, work, reuses = time.time(), self._work, self._reuses
     yield
-    self.timing[f"{name}_seconds"] = time.time() - start
+    key = f"{name}_seconds"
+    if self._work == work and self._reuses > reuses and key in self._previous_timing:
+      self.timing[key] = self._previous_timing[key]
+      self.timing.setdefault("reused", [])
+      self.timing["reused"] = sorted({*self.timing["reused"], name})
+    else:
+      self.timing[key] = time.time() - start
 
   def train(self, stage: TrainingStage) -> Any:
     """Trains `stage` from its latest checkpoint to its last step (or, in an
@@ -186,6 +212,10 @@ class Run:
                                           os.path.join(stage.name, "checkpoints")))
     if self.evaluating:
       return restore_for_eval(checkpointer, stage.init(), self.restore_step, self.workdir)
+    if (checkpointer.latest_step() or 0) < stage.num_steps:
+      self._work += 1
+    else:
+      self._reuses += 1
     return run_training(
         state=stage.init(), train_step=compiled(stage.step, donate=True, **stage.static),
         batch_fn=stage.batches, num_steps=stage.num_steps, checkpointer=checkpointer,
@@ -199,11 +229,15 @@ class Run:
     them there, else `compute()`'s, saved there first."""
     path = self.path(relative_path)
     if os.path.exists(path):
+      log.info("stage cache %s: reused", relative_path)
+      self._reuses += 1
       with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
     if self.evaluating:
       raise InputError(f"{self.workdir}: the stage that writes {path} has not finished; "
                        "nothing to evaluate yet")
+    self._work += 1
+    log.info("stage cache %s: computing", relative_path)
     arrays = dict(compute())
     os.makedirs(os.path.dirname(path), exist_ok=True)
     save_npz_atomic(path, **arrays)
@@ -226,6 +260,9 @@ def _finish(task: Task, run: Run, data, trained) -> dict[str, Any]:
   write_json_atomic(run.path("results.json"), results)
   if not run.evaluating:
     write_json_atomic(run.path("timing.json"), run.timing)
+  writer = MetricWriter(run.workdir, suffix=".results")   # test metrics to TensorBoard too
+  writer.write_results(0, results)
+  writer.close()
   plot_training_curves(run.workdir)
   return results
 

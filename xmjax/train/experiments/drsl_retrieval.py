@@ -248,4 +248,5 @@ def results(run: Run, prepared, state) -> dict[str, Any]:
 
 
 TASK = Task(name="drsl_retrieval", prepare=prepare, train=train, results=results, stages=STAGES,
-            inputs=lambda config: {"drsl": common.data_files(config)})
+            inputs=lambda config: {"drsl": common.data_files(config)},
+            headline=("*/map_mean",))

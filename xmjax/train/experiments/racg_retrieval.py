@@ -270,4 +270,5 @@ def ensemble_results(config, workdirs: Sequence[str]) -> dict[str, Any]:
 
 
 TASK = Task(name="racg_retrieval", prepare=prepare, train=train, results=results, stages=STAGES,
-            ensemble=ensemble_results)
+            ensemble=ensemble_results,
+            headline=("*/rsum",))

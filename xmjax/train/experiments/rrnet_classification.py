@@ -180,4 +180,5 @@ def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 TASK = Task(name="rrnet_classification", prepare=prepare, train=train, results=results,
-            stages=STAGES)
+            stages=STAGES,
+            headline=("*/test_accuracy",))

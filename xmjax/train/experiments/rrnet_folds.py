@@ -214,4 +214,5 @@ def results(run: Run, data, trained) -> dict[str, Any]:
 
 
 TASK = Task(name="rrnet_folds", prepare=prepare, train=train, results=results, stages=STAGES,
-            inputs=lambda config: {"rrnet": [data_path(config)]})
+            inputs=lambda config: {"rrnet": [data_path(config)]},
+            headline=("*/accuracy_mean", "*/accuracy_std"))

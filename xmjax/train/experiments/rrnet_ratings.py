@@ -318,4 +318,5 @@ def results(run: Run, problem: Problem, trained) -> dict[str, Any]:
 
 TASK = Task(name="rrnet_ratings", prepare=Problem, train=train, results=results, stages=STAGES,
             inputs=lambda config: {stage: ratings_lib.rating_files(config.data)
-                                   for stage in ("splits", "mf")})
+                                   for stage in ("splits", "mf")},
+            headline=("*/test_rmse", "*/test_mae"))

@@ -253,4 +253,5 @@ def encode(params, x, *, network: DSAE):
 
 TASK = Task(name="sdml_retrieval", prepare=prepare, train=train, results=results, stages=stages,
             inputs=lambda config: {"sdml": common.data_files(config)},
-            check_workdir=check_workdir)
+            check_workdir=check_workdir,
+            headline=("*/map_mean",))
