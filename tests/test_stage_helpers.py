@@ -49,3 +49,31 @@ def test_keep_best_keeps_the_lowest_criterion_of_the_due_steps_only():
   assert float(best.criterion) == 2.0 and int(best.step) == 4
   best = run(Best({"w": jnp.zeros(())}, jnp.asarray(2.5), jnp.asarray(-1)))
   assert float(best.criterion) == 2.0                     # only step 4 beats 2.5
+
+
+def test_figures_group_curves_by_stage_and_results_by_headline(tmp_path):
+  """Training curves: one panel per (stage, metric) with train and valid
+  together, constant series left out, stages in logging order. Results: the
+  headline keys per metric, each with its per-split (or per-fold) values."""
+  import json
+  from xmjax.train.plots import (curve_panels, headline_groups, plot_results,
+                                 plot_training_curves, read_metrics)
+  with open(tmp_path / "metrics.jsonl", "w") as f:
+    for step in (10, 20, 30):
+      f.write(json.dumps({"step": step, "rrnet/train_loss": 1.0 / step,
+                          "rrnet/valid_loss": 2.0 / step, "rrnet/train_candidate_recall": 1.0,
+                          "baseline/train_loss": 3.0 / step}) + "\n")
+  panels = curve_panels(read_metrics(str(tmp_path)))
+  assert list(panels) == ["rrnet", "baseline"]                  # logging order
+  assert list(panels["rrnet"]) == ["loss"]                       # the flat recall left out
+  assert set(panels["rrnet"]["loss"]) == {"train", "valid"}
+  results = {"config": "x", "seed": 0, "rrnet/test_rmse": 0.8, "rrnet/test_rmse_split0": 0.7,
+             "rrnet/test_rmse_split1": 0.9, "mf/test_rmse": 0.85, "rrnet/test_rmse_std": 0.1,
+             "baseline/accuracy_mean": 0.5, "baseline/fold1_accuracy": 0.4,
+             "baseline/fold2_accuracy": 0.6}
+  groups = headline_groups(results, ("*/test_rmse", "*/accuracy_mean"))
+  assert groups == [("test_rmse", [("rrnet", 0.8, [0.7, 0.9]), ("mf", 0.85, [])]),
+                    ("accuracy_mean", [("baseline", 0.5, [0.4, 0.6])])]
+  assert plot_training_curves(str(tmp_path)).endswith("training_curves.png")
+  assert plot_results(str(tmp_path), results, ("*/test_rmse",)).endswith("results.png")
+  assert plot_results(str(tmp_path), results, ("*/nothing",)) is None

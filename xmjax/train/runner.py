@@ -45,7 +45,7 @@ from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
-from xmjax.train.plots import plot_training_curves
+from xmjax.train.plots import plot_results, plot_training_curves
 from xmjax.train.state import check_complete_fields, check_known_fields, save_config
 
 log = logging.getLogger("xmjax")
@@ -264,6 +264,7 @@ def _finish(task: Task, run: Run, data, trained) -> dict[str, Any]:
   writer.write_results(0, results)
   writer.close()
   plot_training_curves(run.workdir)
+  plot_results(run.workdir, results, task.headline)
   return results
 
 
