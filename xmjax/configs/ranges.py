@@ -20,7 +20,7 @@ from typing import Any, Callable
 from xmjax.configs.fields import comma_list, get_field
 
 __all__ = ["AGGREGATIONS", "BASELINE_ARCHS", "DTYPES", "FUSIONS", "OPTIMIZERS", "RULES",
-           "RRNET_ABLATIONS", "RACG_BASELINES", "SCHEDULES", "TEXT_GRAPHS", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of", "subset_of"]
+           "RRNET_ABLATIONS", "RACG_BASELINES", "SCHEDULES", "TEXT_GRAPHS", "DRSL_SCORERS", "DRSL_SELECTION", "SDML_INITS", "SDML_SELECTION", "Rule", "at_least", "check", "greater_than", "inside", "one_of", "subset_of"]
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 OPTIMIZERS = ("sgd", "adam", "adamw")                        # xmjax.train.optim.OPTIMIZERS
@@ -33,6 +33,7 @@ DTYPES = ("bfloat16", "float32")                             # xmjax.train.state
 SDML_INITS = ("pytorch", "flax")                             # xmjax.models.sdml.INITS
 SDML_SELECTION = ("supervised", "loss")        # xmjax.train.sdml_step.SELECTION
 DRSL_SELECTION = ("valid_map", "valid_loss", "last")  # ...experiments.drsl_retrieval.SELECTION
+DRSL_SCORERS = ("relation", "cosine")                  # xmjax.models.drsl.SCORERS
 TEXT_GRAPHS = ("sparse", "dense")                            # xmjax.models.racg.TEXT_GRAPHS
 RACG_BASELINES = ("vse", "scan_t2i")                  # xmjax.models.racg.SCORERS but "racg"
 # xmjax.train.rrnet_ablations.ABLATIONS:
@@ -140,6 +141,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "drsl_retrieval": {
         **_header(), **_retrieval_train(),
         "model.fusion": one_of(*FUSIONS),
+        "model.scorer": one_of(*DRSL_SCORERS),
         "train.select_on": one_of(*DRSL_SELECTION),
         **_optimizer("train.optimizer"),
     },

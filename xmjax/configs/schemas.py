@@ -44,12 +44,13 @@ def mesh_config(**overrides) -> ml_collections.ConfigDict:
 
 def retrieval_data_config(**overrides) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict(dict(
-      format="mfeat",      # mfeat | sdml_h5 | xmedia_mat | pascal_mat
+      format="mfeat",      # mfeat | sdml_h5 | xmedia_mat | pascal_mat | wikipedia_mat
       dir="",              # directory holding the file(s); "" = shipped data (mfeat)
-      file="",             # sdml_h5: the *.h5py name; xmedia_mat: XMediaFeatures.mat
+      file="",             # sdml_h5: the *.h5py name; xmedia_mat: XMediaFeatures.mat;
+                           # wikipedia_mat: raw_features.mat
       modalities="",       # comma-separated modalities to use ("" = all of the data set)
       valid_len=0,         # sdml_h5: first rows of the test split used for validation
-      valid_fraction=0.1,  # pascal_mat, mfeat: stratified validation part of training
+      valid_fraction=0.1,  # pascal_mat, wikipedia_mat, mfeat: stratified validation part of training
       test_fraction=0.2,   # mfeat: stratified test part
       split_seed=0,
       standardize=True))   # per modality, training statistics only
@@ -215,9 +216,13 @@ def _drsl_retrieval() -> ml_collections.ConfigDict:
   c.data = retrieval_data_config(modalities="image,text")
   c.model = ml_collections.ConfigDict(dict(
       image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,
-      fusion="concat", batch_norm=False, block_size=128))
+      fusion="concat", batch_norm=False, block_size=128,
+      scorer="relation")) # relation (the paper) | cosine (the encoders' cosine, no relation net)
   c.train = ml_collections.ConfigDict(dict(
       batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
+      # Also train, in the same run, the same encoders and loss scored by the
+      # cosine of the embeddings (`drsl_cosine/`): what the relation network adds.
+      ablation_cosine=False,
       select_on="valid_map",   # valid_map | valid_loss | last: the network evaluated
       optimizer=optimizer_config(name="adam", learning_rate=1e-4, weight_decay=0.0)))
   c.eval = ml_collections.ConfigDict(dict(cca_components=10, map_k=50))

@@ -244,6 +244,82 @@ def load_pascal_dir(directory: str, valid_fraction: float, seed: int) -> Retriev
 
 
 # ----------------------------------------------------------------------------
+# The Wikipedia cross-modal set (Rasiwasia et al., ACM MM 2010): 2,866
+# image-text pairs in 10 categories, the classic shallow features.
+
+WIKIPEDIA_FEATURES = {"image": ("I_tr", "I_te"), "text": ("T_tr", "T_te")}
+WIKIPEDIA_LISTS = {"train": "trainset_txt_img_cat.list", "test": "testset_txt_img_cat.list"}
+
+
+def read_wikipedia_list(path: str, num_categories: int | None = None) -> np.ndarray:
+  """The 1-based category column of a `<text id> <image id> <category>`
+  list (tab or space separated), as 0-based int32 labels."""
+  if not os.path.exists(path):
+    raise InputError(f"{path}: file not found")
+  labels = []
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      fields = line.split()
+      if len(fields) != 3:
+        raise InputError(f"{path}: line {number}: expected 3 columns 'text_id image_id "
+                         f"category', got {len(fields)}")
+      try:
+        label = int(fields[2])
+      except ValueError:
+        raise InputError(f"{path}: line {number}: category {fields[2]!r} is not an "
+                         f"integer") from None
+      if label < 1 or (num_categories and label > num_categories):
+        raise InputError(f"{path}: line {number}: category {label} outside 1.."
+                         f"{num_categories or 'N'}")
+      labels.append(label - 1)
+  if not labels:
+    raise InputError(f"{path}: no rows")
+  return np.asarray(labels, np.int32)
+
+
+def load_wikipedia_dir(directory: str, valid_fraction: float, seed: int,
+                       features_file: str = "raw_features.mat") -> RetrievalData:
+  """`raw_features.mat` (I_tr, I_te: 128-d SIFT bag of words; T_tr, T_te:
+  10-d LDA topics; MATLAB v5 or v7.3) with the labels of
+  `trainset_txt_img_cat.list` / `testset_txt_img_cat.list` (the official
+  2,173 / 693 split; `categories.list`, when present, bounds the labels).
+  Each list must have as many rows as both of its split's feature
+  matrices, and the two lists the same categories. Validation rows are a
+  seeded stratified `valid_fraction` of the training rows (the layout has
+  none), fixed by (valid_fraction, seed)."""
+  features_path = os.path.join(directory, features_file)
+  variables = read_mat(features_path)
+  categories_path = os.path.join(directory, "categories.list")
+  num_categories = None
+  if os.path.exists(categories_path):
+    with open(categories_path) as f:
+      num_categories = sum(1 for line in f if line.strip())
+  labels = {split: read_wikipedia_list(os.path.join(directory, name), num_categories)
+            for split, name in WIKIPEDIA_LISTS.items()}
+  if set(np.unique(labels["train"])) != set(np.unique(labels["test"])):
+    only = sorted(set(np.unique(labels["train"])) ^ set(np.unique(labels["test"])))
+    raise InputError(f"{os.path.join(directory, WIKIPEDIA_LISTS['test'])}: categories "
+                     f"{[c + 1 for c in only]} are in only one of the two lists")
+  raw = {"train": {}, "test": {}}
+  for modality, names in WIKIPEDIA_FEATURES.items():
+    for split, name in zip(("train", "test"), names):
+      x = np.asarray(mat_variable(features_path, variables, name))
+      n = len(labels[split])
+      if x.ndim == 2 and n not in x.shape:
+        raise InputError(f"{features_path}: {name} has shape {x.shape} but "
+                         f"{WIKIPEDIA_LISTS[split]} lists {n} pairs")
+      raw[split][modality] = (_oriented(features_path, name, x, n), labels[split])
+  parts = stratified_split(labels["train"], {"train": 0.0, "valid": valid_fraction}, seed)
+  splits = {"train": {}, "valid": {}, "test": raw["test"]}
+  for m, (x, y) in raw["train"].items():
+    splits["train"][m] = (x[parts["train"]], y[parts["train"]])
+    splits["valid"][m] = (x[parts["valid"]], y[parts["valid"]])
+  return _finish(splits, directory)
+
+
+# ----------------------------------------------------------------------------
 # The shipped UCI Multiple Features set: six views of the same 2000 digits.
 
 

@@ -13,7 +13,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from xmjax.nn.cross_graph import l2_normalize
 from xmjax.nn.relation import RelationNetwork
+
+# How a pair is scored: the relation network (the paper), or the cosine of
+# the two embeddings (the ablation without it: the same encoders and loss).
+SCORERS = ("relation", "cosine")
 
 
 class FNN(nn.Module):
@@ -41,6 +46,9 @@ class DRSL(nn.Module):
 
   `embed_images`, `embed_texts` and `relate` expose the three parts, so that
   evaluation embeds each item once and scores all pairs blockwise.
+  `scorer="cosine"` replaces the relation network by the cosine of the two
+  embeddings (no parameters of its own; the embeddings are ReLU outputs, so
+  scores lie in [0, 1] as the targets do); it needs equal embedding widths.
   """
   image_layers: Sequence[int] = (1024, 300)
   text_layers: Sequence[int] = (1024, 300)
@@ -48,12 +56,17 @@ class DRSL(nn.Module):
   fusion: str = "concat"
   batch_norm: bool = False
   block_size: int = 128
+  scorer: str = "relation"
   dtype: Any = None
 
   def setup(self):
+    if self.scorer not in SCORERS:
+      raise ValueError(f"scorer: expected one of {SCORERS}, got {self.scorer!r}")
     self.image_net = FNN(self.image_layers, self.batch_norm, self.dtype)
     self.text_net = FNN(self.text_layers, self.batch_norm, self.dtype)
-    self.relation = RelationNetwork(self.relation_hidden, self.fusion, self.block_size, self.dtype)
+    if self.scorer == "relation":
+      self.relation = RelationNetwork(self.relation_hidden, self.fusion, self.block_size,
+                                      self.dtype)
 
   def embed_images(self, images, train: bool = False):
     return self.image_net(images, train)
@@ -62,6 +75,10 @@ class DRSL(nn.Module):
     return self.text_net(texts, train)
 
   def relate(self, image_embeddings, text_embeddings):
+    if self.scorer == "cosine":
+      f32 = jnp.float32
+      return l2_normalize(image_embeddings.astype(f32)) @ l2_normalize(
+          text_embeddings.astype(f32)).T
     return self.relation(image_embeddings, text_embeddings)
 
   def __call__(self, images, texts, train: bool = False):

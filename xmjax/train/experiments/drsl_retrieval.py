@@ -34,8 +34,12 @@ from xmjax.train.state import BatchStatsTrainState, compute_dtype
 log = logging.getLogger("xmjax")
 
 
-# Training depends on everything but the evaluation fields.
-STAGES = (provenance.Stage("drsl", exclude=("eval.",)),)
+# Training depends on everything but the evaluation fields (and, for the
+# model itself, on whether its cosine ablation also trains).
+STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
+          provenance.Stage("drsl_cosine", exclude=("eval.", "train.ablation_cosine",
+                                                   "model.scorer", "model.relation_hidden",
+                                                   "model.fusion", "model.block_size")))
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -53,12 +57,25 @@ def roles(config, data) -> tuple[str, str]:
   return names[0], names[1]
 
 
-def make_model(config, data, image_role, text_role) -> DRSL:
+def make_model(config, data, image_role, text_role, scorer: str | None = None) -> DRSL:
   m = config.model
-  if m.fusion != "concat" and m.image_layers[-1] != m.text_layers[-1]:
+  scorer = scorer or m.scorer
+  if scorer == "relation" and m.fusion != "concat" and m.image_layers[-1] != m.text_layers[-1]:
     raise InputError(f"config.model.fusion: {m.fusion!r} needs image_layers and text_layers to "
                      f"end in the same width, got {m.image_layers[-1]} and {m.text_layers[-1]}")
-  return from_config(DRSL, m, dtype=compute_dtype(config.dtype))
+  if scorer == "cosine" and m.image_layers[-1] != m.text_layers[-1]:
+    field = "model.scorer" if m.scorer == "cosine" else "train.ablation_cosine"
+    raise InputError(f"config.{field}: the cosine scorer needs image_layers and text_layers to "
+                     f"end in the same width, got {m.image_layers[-1]} and {m.text_layers[-1]}")
+  return from_config(DRSL, m, scorer=scorer, dtype=compute_dtype(config.dtype))
+
+
+def variants(config) -> dict[str, str]:
+  """Results prefix -> scorer of each network this run trains."""
+  out = {"drsl": config.model.scorer}
+  if config.train.ablation_cosine:
+    out["drsl_cosine"] = "cosine"
+  return out
 
 
 def drsl_train_step(state: BatchStatsTrainState, images, image_labels, texts, text_labels,
@@ -175,11 +192,14 @@ def prepare(config):
   return data, image_role, text_role
 
 
-def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
+def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
+               scorer: str | None = None) -> TrainingStage:
   """DRSL trained on seeded per-epoch batches of images and texts, data
-  parallel over config.mesh; the validation pair error once per epoch."""
+  parallel over config.mesh; the validation pair error once per epoch.
+  Every variant (`name`, `scorer`) sees the same batches and initial
+  encoders (the same seeds)."""
   t = config.train
-  model = make_model(config, data, image_role, text_role)
+  model = make_model(config, data, image_role, text_role, scorer)
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
   per_epoch = steps_per_epoch(max(n_i, n_t), t.batch_size)
   num_steps = t.num_epochs * per_epoch
@@ -210,7 +230,7 @@ def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
   if has_valid:   # the validation curves (logged), beside the selection inside the step
     validate = lambda state: compiled(drsl_valid_metrics)(state.train, *valid)
   return TrainingStage(
-      name="drsl",
+      name=name,
       init=lambda: parallel.replicate(SelectingState.create(
           init_state(config, model, data, image_role, text_role, num_steps)), mesh),
       step=drsl_selecting_step, batches=batches, num_steps=num_steps,
@@ -222,28 +242,44 @@ def drsl_stage(config, data, image_role, text_role) -> TrainingStage:
 
 def train(run: Run, prepared) -> Any:
   data, image_role, text_role = prepared
-  with run.timed("train"):
-    return run.train(drsl_stage(run.config, data, image_role, text_role))
+  states = {}
+  for name, scorer in variants(run.config).items():
+    with run.timed("train" if name == "drsl" else name):
+      states[name] = run.train(drsl_stage(run.config, data, image_role, text_role, name, scorer))
+  return states
 
 
-def results(run: Run, prepared, state) -> dict[str, Any]:
+def results(run: Run, prepared, states) -> dict[str, Any]:
   """mAP both ways from every test image-text score of the selected
-  network, beside the baselines'; the epoch it was selected at."""
+  network, beside the baselines'; the epoch it was selected at; the same
+  for the cosine ablation when trained (`drsl_cosine/`)."""
   data, image_role, text_role = prepared
-  with run.timed("score"):
-    scores = np.asarray(compiled(drsl_scores)(
-        state.selected() if run.config.train.select_on != "last" else state.train,
-        jnp.asarray(data.features("test", image_role)),
-        jnp.asarray(data.features("test", text_role))))
+  select = run.config.train.select_on != "last"
+  per_epoch = steps_per_epoch(max(len(data.labels("train", r)) for r in (image_role, text_role)),
+                              run.config.train.batch_size)
+  out = {}
+  roles_ = (image_role, text_role)
+  for name, state in states.items():
+    scores = {}
+    with run.timed("score" if name == "drsl" else f"{name}_score"):
+      for split in ("test", "valid"):
+        if all(len(data.labels(split, r)) for r in roles_):
+          scores[split] = np.asarray(compiled(drsl_scores)(
+              state.selected() if select else state.train,
+              jnp.asarray(data.features(split, image_role)),
+              jnp.asarray(data.features(split, text_role))))
 
-  def similarity(q, t):
-    return scores if q == image_role else scores.T
+    def similarity(q, t, split="test", scores=scores):
+      return scores[split] if q == image_role else scores[split].T
 
-  out = common.report(run, "drsl", similarity, data, (image_role, text_role))
-  if run.config.train.select_on != "last":
-    per_epoch = steps_per_epoch(max(len(data.labels("train", r)) for r in (image_role, text_role)),
-                                run.config.train.batch_size)
-    out["drsl/selected_epoch"] = int(state.best_step) / per_epoch
+    valid = (lambda q, t, s=similarity: s(q, t, "valid")) if "valid" in scores else None
+    if name == "drsl":
+      out.update(common.report(run, "drsl", similarity, data, roles_, valid_similarity=valid))
+    else:
+      out.update(common.map_results(name, similarity, data, roles_, k=run.config.eval.map_k))
+      out.update(common.valid_map(name, valid, data, roles_))
+    if select:
+      out[f"{name}/selected_epoch"] = int(state.best_step) / per_epoch
   return out
 
 

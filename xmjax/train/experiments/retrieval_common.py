@@ -18,14 +18,14 @@ import numpy as np
 from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
-                                  load_sdml_h5, load_xmedia_mat)
+                                  load_sdml_h5, load_wikipedia_dir, load_xmedia_mat)
 from xmjax.configs.schemas import retrieval_data_config as data_config  # noqa: F401
 from xmjax.errors import InputError
 from xmjax.models.baselines import LINEAR_L2, fit_cca, fit_logistic
 
 log = logging.getLogger("xmjax")
 
-DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat")   # keys of LOADERS, below
+DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat", "wikipedia_mat")  # LOADERS' keys
 
 
 def _needs_dir(d) -> None:
@@ -53,9 +53,14 @@ def _load_pascal_mat(d) -> RetrievalData:
   return load_pascal_dir(d.dir, d.valid_fraction, d.split_seed)
 
 
+def _load_wikipedia_mat(d) -> RetrievalData:
+  _needs_dir(d)
+  return load_wikipedia_dir(d.dir, d.valid_fraction, d.split_seed, d.file or "raw_features.mat")
+
+
 # config.data.format -> loader of config.data: a new layout is one entry here.
 LOADERS = {"mfeat": _load_mfeat, "sdml_h5": _load_sdml_h5, "xmedia_mat": _load_xmedia_mat,
-           "pascal_mat": _load_pascal_mat}
+           "pascal_mat": _load_pascal_mat, "wikipedia_mat": _load_wikipedia_mat}
 
 
 def load_data(config: ml_collections.ConfigDict) -> RetrievalData:
@@ -82,6 +87,11 @@ def data_files(config) -> list[str]:
   if d.format == "pascal_mat":
     return sorted(os.path.join(d.dir, n) for n in os.listdir(d.dir)
                   if os.path.isfile(os.path.join(d.dir, n))) if os.path.isdir(d.dir) else []
+  if d.format == "wikipedia_mat":
+    return [os.path.join(d.dir, n) for n in (d.file or "raw_features.mat",
+                                             "trainset_txt_img_cat.list",
+                                             "testset_txt_img_cat.list", "categories.list")
+            if os.path.exists(os.path.join(d.dir, n))]
   default = {"xmedia_mat": "XMediaFeatures.mat"}.get(d.format, "")
   return [os.path.join(d.dir, d.file or default)]
 
@@ -107,6 +117,17 @@ def map_results(prefix: str, similarity: Callable[[str, str], np.ndarray], data:
     values = [v for name, v in out.items() if name.split("/")[1].startswith(kind + "_")]
     out[f"{prefix}/{kind}_mean"] = float(np.mean(values))
   return out
+
+
+def valid_map(prefix: str, similarity: Callable[[str, str], np.ndarray] | None,
+              data: RetrievalData, modalities: Sequence[str]) -> dict[str, float]:
+  """`prefix/valid_map_mean`: mAP@ALL over the validation split, the mean over
+  ordered pairs (nothing without validation rows or scores)."""
+  if similarity is None or any(len(data.labels("valid", m)) == 0 for m in modalities):
+    return {}
+  values = [metrics.map_at_all(similarity(q, t), data.labels("valid", q), data.labels("valid", t))
+            for q, t in modality_pairs(modalities)]
+  return {f"{prefix}/valid_map_mean": float(np.mean(values))}
 
 
 def _paired_rows(data: RetrievalData, a: str, b: str, seed: int):
@@ -203,12 +224,16 @@ def write_plot(workdir: str, name: str, curves: dict, results: dict | None = Non
 
 
 def report(run, model: str, similarity: Callable[[str, str], np.ndarray], data: RetrievalData,
-           modalities: Sequence[str]) -> dict:
+           modalities: Sequence[str],
+           valid_similarity: Callable[[str, str], np.ndarray] | None = None) -> dict:
   """The model's mAPs, CCA's and the linear baseline's (results.json's
-  numbers), and the retrieval plot."""
+  numbers), and the retrieval plot. With `valid_similarity` (the model's
+  scores between validation items) also `<model>/valid_map_mean`, the
+  number to choose settings by."""
   config = run.config
   curves = {}
   results = map_results(model, similarity, data, modalities, k=config.eval.map_k, curves=curves)
+  results.update(valid_map(model, valid_similarity, data, modalities))
   results.update(cca_results(data, modalities, config.eval.cca_components, config.seed,
                              k=config.eval.map_k))
   results.update(linear_results(data, modalities, k=config.eval.map_k))

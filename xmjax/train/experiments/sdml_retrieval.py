@@ -231,15 +231,17 @@ def results(run: Run, data, trained) -> dict[str, Any]:
   data, selected = trained
   modalities = tuple(selected)
   networks = make_networks(run.config, {m: data.dim(m) for m in modalities})
-  codes = {}
-  for m in modalities:
-    codes[m] = np.asarray(compiled(encode, network=networks[m])(
-        selected[m][0], jnp.asarray(data.features("test", m))))
+  codes = {split: {} for split in ("test", "valid")}
+  for split in codes:
+    for m in modalities:
+      codes[split][m] = np.asarray(compiled(encode, network=networks[m])(
+          selected[m][0], jnp.asarray(data.features(split, m))))
 
-  def similarity(q, t):
-    return metrics.cosine_similarity(codes[q], codes[t])
+  def similarity(q, t, split="test"):
+    return metrics.cosine_similarity(codes[split][q], codes[split][t])
 
-  out = common.report(run, "sdml", similarity, data, modalities)
+  out = common.report(run, "sdml", similarity, data, modalities,
+                      valid_similarity=lambda q, t: similarity(q, t, "valid"))
   batch_size = run.config.train.batch_size
   for m in modalities:
     per_epoch = steps_per_epoch(len(data.labels("train", m)), batch_size)
