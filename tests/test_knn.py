@@ -62,3 +62,40 @@ def test_topk_rejects_bad_input():
     topk_candidates(np.ones((3, 4)), 5)
   with pytest.raises(InputError, match="expected an \\(N1, N2\\) score matrix"):
     topk_candidates(np.ones(4), 1)
+
+
+def test_knn_and_topk_run_under_jit_and_vmap():
+  import jax
+  from xmjax.graph import blockwise_topk
+  rng = np.random.default_rng(5)
+  batch = rng.normal(size=(3, 40, 6)).astype(np.float32)
+  jitted = jax.jit(lambda x: knn_graph(x, 4, row_block=16, col_block=8))
+  senders, receivers = jitted(batch[0])
+  np.testing.assert_array_equal(senders, np.repeat(np.arange(40), 4))
+  np.testing.assert_array_equal(np.asarray(receivers).reshape(40, 4), brute_force_knn(batch[0], 4))
+  _, batched = jax.vmap(lambda x: knn_graph(x, 4, metric="euclidean", row_block=16))(batch)
+  for b in range(3):
+    np.testing.assert_array_equal(np.asarray(batched[b]).reshape(40, 4),
+                                  brute_force_knn(batch[b], 4, "euclidean"))
+  scores = rng.random((3, 10, 7)).astype(np.float32)
+  _, best = jax.jit(jax.vmap(lambda s: topk_candidates(s, 3)))(scores)
+  for b in range(3):
+    np.testing.assert_array_equal(np.asarray(best[b]).reshape(10, 3),
+                                  np.argsort(-scores[b], axis=1, kind="stable")[:, :3])
+  # The kernel, public: queries against other keys.
+  queries, keys = batch[0][:5], batch[1]
+  idx = blockwise_topk(queries, keys, np.zeros(40, np.float32), k=3, row_block=2, col_block=16,
+                       exclude_self=False)
+  np.testing.assert_array_equal(idx, np.argsort(-(queries @ keys.T), axis=1, kind="stable")[:, :3])
+
+
+def test_traced_nan_rows_still_get_valid_neighbours_and_are_never_chosen():
+  import jax
+  x = np.random.default_rng(6).normal(size=(12, 3)).astype(np.float32)
+  x[3] = np.nan
+  _, receivers = jax.jit(lambda f: knn_graph(f, 2, row_block=5, col_block=4))(x)
+  receivers = np.asarray(receivers).reshape(12, 2)
+  assert ((receivers >= 0) & (receivers < 12)).all()
+  assert not (np.delete(receivers, 3, axis=0) == 3).any()
+  _, best = jax.jit(lambda s: topk_candidates(s, 2))(np.where(np.eye(4, 5) > 0, np.nan, 1.0))
+  assert not (np.asarray(best).reshape(4, 2) == np.arange(4)[:, None]).any()

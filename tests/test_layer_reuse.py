@@ -76,6 +76,74 @@ def test_a_sender_layout_that_does_not_match_the_graph_is_an_error():
     NodeLayer(sender_layout=((64, 2),)).apply(params, graph)     # right counts, unsorted
 
 
+def _sorted_batch():
+  graph = jraph_batch_unsorted()
+  order = np.argsort(np.asarray(graph.senders), kind="stable")
+  return graph._replace(edges=graph.edges[order], senders=graph.senders[order],
+                        receivers=graph.receivers[order])
+
+
+def test_under_jit_a_wrong_sender_layout_gives_nan_never_a_plausible_answer():
+  graph = jraph_batch_unsorted()
+  params = NodeLayer().init(jax.random.key(0), graph)
+  apply = lambda layout: jax.jit(NodeLayer(sender_layout=layout).apply)
+  out = apply(((64, 2),))(params, graph)          # right counts, unsorted: values checked on device
+  assert np.isnan(np.asarray(out.nodes)).all()
+  with pytest.raises(ValueError, match="describes 32 nodes"):   # wrong sizes: at trace time
+    apply(((32, 2),))(params, graph)
+  ordered = _sorted_batch()
+  np.testing.assert_allclose(apply(((64, 2),))(params, ordered).nodes,
+                             NodeLayer().apply(params, ordered).nodes, rtol=1e-6, atol=1e-6)
+  for reduction in ("mean", "sum", "max"):
+    wrong = jax.jit(lambda e, s, r: aggregate_edges(e, s, r, 64, reduction, ((64, 2),)))(
+        graph.edges, graph.senders, graph.receivers)
+    assert np.isnan(np.asarray(wrong)).all(), reduction
+
+
+def test_jitted_rrnet_asserting_fixed_degree_on_given_relations_is_nan():
+  graph = given_relations_graph()     # edge counts match a fixed layout, the senders do not
+  params = RRNet().init(jax.random.key(0), graph)
+  logits = jax.jit(RRNet(fixed_degree=True).apply)(params, graph)
+  assert np.isnan(np.asarray(logits)).all()
+  np.testing.assert_allclose(jax.jit(RRNet().apply)(params, graph),
+                             RRNet(fixed_degree=False).apply(params, graph), rtol=1e-6, atol=1e-6)
+
+
+def _scatter_adds(fn, *args) -> int:
+  return str(jax.make_jaxpr(fn)(*args)).count("scatter-add")
+
+
+def test_builder_graphs_keep_their_layout_under_jit():
+  """The builders' out_degree metadata is static: under jit (traced senders)
+  RRNet still takes the scatter-free path for sent edges, exactly."""
+  from xmjax.graph import classification_graph
+  rng = np.random.default_rng(1)
+  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
+                               rng.normal(size=(4, 3)).astype(np.float32),
+                               rng.random((20, 4)).astype(np.float32), rng.integers(0, 4, 20),
+                               k1=3, k2=1, num_candidates=2)
+  assert (graph.intra1.out_degree, graph.intra2.out_degree, graph.inter.out_degree) == (3, 1, 2)
+  traced = jax.jit(lambda g: g)(graph)
+  assert traced.inter.out_degree == 2
+  params = RRNet().init(jax.random.key(0), graph)
+  fast, general = RRNet().apply, RRNet(fixed_degree=False).apply
+  assert _scatter_adds(fast, params, graph) < _scatter_adds(general, params, graph)
+  np.testing.assert_allclose(jax.jit(fast)(params, graph), general(params, graph), atol=1e-5)
+  np.testing.assert_allclose(jax.jit(fast)(params, graph), fast(params, graph), atol=1e-5)
+
+
+def test_an_edge_sets_out_degree_is_checked_when_it_is_made():
+  EdgeSet(jnp.array([0, 0, 1, 1]), jnp.array([1, 2, 0, 2]), 2)
+  with pytest.raises(ValueError, match="edge 1 is sent by node 1, not 0"):
+    EdgeSet(jnp.array([0, 1, 0, 1]), jnp.array([1, 2, 0, 2]), 2)
+  with pytest.raises(ValueError, match="does not divide the 3 edges"):
+    EdgeSet(jnp.array([0, 0, 1]), jnp.array([1, 2, 0]), 2)
+  edges = EdgeSet(jnp.array([0, 0, 1, 1]), jnp.array([1, 2, 0, 2]), 2)
+  with pytest.raises(ValueError, match="out_degree=2 promises"):
+    edges._replace(senders=jnp.array([1, 1, 0, 0]))
+  assert edges._replace(senders=jnp.array([1, 1, 0, 0]), out_degree=None).out_degree is None
+
+
 def test_received_only_aggregation_is_jraphs_convention():
   edges = jnp.arange(8.0).reshape(4, 2)
   senders, receivers = jnp.array([0, 0, 1, 3]), jnp.array([1, 2, 2, 0])

@@ -372,3 +372,40 @@ def test_bad_scan_files_are_named(tmp_path, override, match):
   with pytest.raises(InputError, match=match):
     train_and_evaluate(tiny_scan_config(directory), str(tmp_path / "run"))
   assert not (tmp_path / "run" / "racg" / "checkpoints").exists()
+
+
+def _with_dummy_items(args):
+  """The batch plus one dummy image (no regions) and one dummy caption
+  (length 0), as a padded last batch has."""
+  regions, boxes, region_mask, tokens, pos, heads, lengths, link = (np.asarray(a) for a in args)
+  pad = lambda x, value=0: np.concatenate([x, np.full_like(x[:1], value)], axis=0)
+  return (pad(regions), pad(boxes), pad(region_mask, False), pad(tokens), pad(pos),
+          pad(heads, -1), pad(lengths), pad(link, False))
+
+
+@pytest.mark.parametrize("overrides", [
+    {}, {"cross_graph": False}, {"literal_scale": False}, {"text_graph": "dense"},
+    {"scorer": "vse"}, {"scorer": "scan_t2i"}], ids=lambda o: ",".join(map(str, o.items())) or "racg")
+def test_gradients_are_finite_on_a_batch_padded_with_dummy_items(tiny_batch, overrides):
+  args, vocab_size = tiny_batch
+  model = tiny_model(vocab_size, **overrides)
+  padded = _with_dummy_items(args)
+  variables = model.init(jax.random.key(1), *padded)
+  real = np.arange(len(padded[0])) < len(args[0])
+
+  def loss(params):
+    scores = model.apply({"params": params}, *padded)
+    # The dummy pairs are masked out of the loss: they must not poison it.
+    keep = real[:, None] & real[None, :]
+    scores = jax.numpy.where(keep, scores, 0.0)
+    return triplet_loss(scores, np.eye(len(real), dtype=bool) | ~keep)[0]
+
+  value, grads = jax.value_and_grad(loss)(variables["params"])
+  assert np.isfinite(value)
+  bad = [jax.tree_util.keystr(path) for path, g in jax.tree_util.tree_leaves_with_path(grads)
+         if not np.isfinite(np.asarray(g)).all()]
+  assert not bad, f"non-finite gradient in {len(bad)} leaves: {bad[:5]}"
+  # The real pairs' scores are those of the unpadded batch.
+  unpadded = model.apply(variables, *args)
+  np.testing.assert_allclose(model.apply(variables, *padded)[:-1, :-1], unpadded,
+                             rtol=1e-5, atol=1e-6)

@@ -220,7 +220,11 @@ def test_whole_model_equals_the_equations_written_out(units, inter_product):
   np.testing.assert_allclose(np.asarray(got), expected, rtol=2e-4, atol=2e-5)
   assert np.std(expected) > 0.05 and len(np.unique(np.round(expected, 4))) > len(expected) // 2
   order = np.random.default_rng(0).permutation(len(graph.intra1.senders))
-  shuffled = graph._replace(intra1=jax.tree.map(lambda x: x[order], graph.intra1))
+  with pytest.raises(ValueError, match="declare out_degree"):   # stale metadata is refused
+    model.apply({"params": params}, graph._replace(
+        intra1=jax.tree.map(lambda x: x[order], graph.intra1)))
+  shuffled = graph._replace(intra1=G.EdgeSet(graph.intra1.senders[order],
+                                             graph.intra1.receivers[order]))
   np.testing.assert_allclose(np.asarray(model.apply({"params": params}, shuffled)),
                              rrnet_reference(params, shuffled, parse_units(units)),
                              rtol=2e-4, atol=2e-5)

@@ -8,15 +8,16 @@ set they point into.
 
 Builders guarantee a *fixed out-degree layout*: intra-1 has exactly k1 edges
 per modality-1 node, intra-2 k2 per modality-2 node, inter K per modality-1
-node, each sorted by sender. Models use it to aggregate sent edges by
-reshape + sum instead of a scatter (see `xmjax.nn.aggregate_edges`). Padding
+node, each sorted by sender, and record it in each `EdgeSet.out_degree`
+(static metadata that survives jit). Models use it to aggregate sent edges
+by reshape + sum instead of a scatter (see `xmjax.nn.aggregate_edges`). Padding
 keeps the layout: every padding edge joins two padding nodes, so real nodes
 and edges compute exactly what they would unpadded.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -27,9 +28,60 @@ from xmjax.errors import InputError
 from xmjax.graph.knn import knn_graph, topk_candidates
 
 
-class EdgeSet(NamedTuple):
+class _EdgeSetFields(NamedTuple):
   senders: jax.Array    # (E,) int32
   receivers: jax.Array  # (E,) int32
+  out_degree: Optional[int] = None
+
+
+class EdgeSet(_EdgeSetFields):
+  """Edges `senders[e] -> receivers[e]`, indices local to their node sets.
+
+  `out_degree` is static layout metadata: an int d promises that the edges
+  are sorted by sender and that sender node i sends exactly d edges (rows
+  i*d .. i*d+d-1, so `senders == repeat(arange(E // d), d)`). The builders
+  set it. It is pytree metadata, not a leaf, so it survives `jax.jit`,
+  `jax.tree.map` and `_replace`; models use it to aggregate sent edges by
+  reshape + sum under jit, where the sender values cannot be inspected.
+  It is checked whenever the senders are concrete (construction and
+  `_replace` outside jit: ValueError naming the first wrong edge); with
+  traced senders the aggregation checks it on device instead
+  (`xmjax.nn.aggregate_edges`). None (default): no promise, the general
+  scatter path.
+  """
+  __slots__ = ()
+
+  def __new__(cls, senders, receivers, out_degree: Optional[int] = None):
+    if out_degree is not None:
+      out_degree = int(out_degree)
+      _check_out_degree(senders, out_degree)
+    return super().__new__(cls, senders, receivers, out_degree)
+
+  def _replace(self, **changes) -> "EdgeSet":
+    fields = self._asdict()
+    fields.update(changes)
+    return EdgeSet(**fields)
+
+
+def _check_out_degree(senders, out_degree: int) -> None:
+  num_edges = senders.shape[0]
+  if out_degree < 0 or (out_degree == 0 and num_edges) or (out_degree and num_edges % out_degree):
+    raise ValueError(f"EdgeSet: out_degree={out_degree} does not divide the {num_edges} edges")
+  if isinstance(senders, jax.core.Tracer):
+    return
+  expected = np.repeat(np.arange(num_edges // max(out_degree, 1)), out_degree)
+  wrong = np.flatnonzero(np.asarray(senders) != expected)
+  if wrong.size:
+    i = int(wrong[0])
+    raise ValueError(f"EdgeSet: out_degree={out_degree} promises edges sorted by sender, "
+                     f"{out_degree} per node, but edge {i} is sent by node "
+                     f"{int(np.asarray(senders)[i])}, not {int(expected[i])}; pass "
+                     "out_degree=None for a graph without that layout")
+
+
+jax.tree_util.register_pytree_node(
+    EdgeSet, lambda e: ((e.senders, e.receivers), e.out_degree),
+    lambda out_degree, arrays: _EdgeSetFields.__new__(EdgeSet, *arrays, out_degree))
 
 
 class CrossModalGraph(NamedTuple):
@@ -87,9 +139,10 @@ def classification_graph(features, class_features, candidate_scores, labels, *,
     raise InputError(
         f"candidate_scores: expected shape ({n1}, {c}) for {n1} instances and {c} classes, "
         f"got {tuple(candidate_scores.shape)}")
-  intra1 = EdgeSet(*knn_graph(features, k1, metric=metric, name="instance features (k1)"))
-  intra2 = EdgeSet(*knn_graph(class_features, k2, metric=metric, name="class features (k2)"))
-  inter = EdgeSet(*topk_candidates(candidate_scores, num_candidates, name="candidate_scores"))
+  intra1 = EdgeSet(*knn_graph(features, k1, metric=metric, name="instance features (k1)"), k1)
+  intra2 = EdgeSet(*knn_graph(class_features, k2, metric=metric, name="class features (k2)"), k2)
+  inter = EdgeSet(*topk_candidates(candidate_scores, num_candidates, name="candidate_scores"),
+                  num_candidates)
   if labels is None:
     targets = jnp.zeros(inter.senders.shape, jnp.float32)
   else:
@@ -146,9 +199,12 @@ def pad_cross_modal_graph(graph: CrossModalGraph, num_nodes1: int,
   return CrossModalGraph(
       nodes1=jnp.pad(graph.nodes1, ((0, extra1), (0, 0))),
       nodes2=jnp.pad(graph.nodes2, ((0, extra2), (0, 0))),
-      intra1=EdgeSet(cat([graph.intra1.senders, s1]), cat([graph.intra1.receivers, r1])),
-      intra2=EdgeSet(cat([graph.intra2.senders, s2]), cat([graph.intra2.receivers, r2])),
-      inter=EdgeSet(cat([graph.inter.senders, s3]), cat([graph.inter.receivers, r3])),
+      intra1=EdgeSet(cat([graph.intra1.senders, s1]), cat([graph.intra1.receivers, r1]),
+                     graph.intra1.out_degree),
+      intra2=EdgeSet(cat([graph.intra2.senders, s2]), cat([graph.intra2.receivers, r2]),
+                     graph.intra2.out_degree),
+      inter=EdgeSet(cat([graph.inter.senders, s3]), cat([graph.inter.receivers, r3]),
+                    graph.inter.out_degree),
       inter_targets=jnp.pad(graph.inter_targets, (0, extra1 * kk)),
       inter_mask=jnp.pad(graph.inter_mask, (0, extra1 * kk)),
       node1_mask=jnp.pad(graph.node1_mask, (0, extra1)))

@@ -3,6 +3,13 @@
 `knn_graph` never forms the N x N similarity matrix: it scans row blocks
 (`lax.map`) and, inside each, column blocks (`lax.scan`) while keeping a
 running top-k, so peak memory is O(row_block * (col_block + k)) whatever N is.
+
+Both builders are traceable: they run under `jax.jit` and `jax.vmap` (a
+graph from learned embeddings inside a step, or one graph per point set of
+a batch). Their shape checks are static; the check for NaN/Inf inputs needs
+concrete values, so it runs eagerly only. Traced, a NaN score ranks below
+every finite one (a NaN row still gets k valid neighbours, the lowest
+indices). `blockwise_topk` is the kernel, for queries against other keys.
 """
 
 from __future__ import annotations
@@ -14,6 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from xmjax.errors import InputError
+
+# What a NaN score becomes in the running top-k: below every finite score,
+# above the -inf of excluded self pairs and padding (always a real index).
+_NAN_SCORE = float(-np.finfo(np.float32).max)
+
+
+def _is_traced(x) -> bool:
+  return isinstance(x, jax.core.Tracer)
 
 METRICS = ("cosine", "euclidean", "dot")
 
@@ -36,7 +51,13 @@ def prepare_points(features: jax.Array, metric: str):
 
 @functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self"))
 def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_self):
-  """Indices (n_queries, k) of each query's k best keys, best first, ties to the lower index."""
+  """Indices (n_queries, k) of each query's k best keys by score
+  queries_i . keys_j + key_bias_j, best first, ties to the lower index;
+  NaN scores rank last. Memory O(row_block * (col_block + k)).
+
+  exclude_self: query i never gets key i (queries and keys the same points).
+  Traceable (jit, vmap); k and the block sizes are static.
+  """
   n_q, n_k = queries.shape[0], keys.shape[0]
   q_pad = -n_q % row_block
   k_pad = -n_k % col_block
@@ -55,6 +76,7 @@ def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_
       col_start, kb, bb = block
       cols = col_start + jnp.arange(col_block)
       scores = q @ kb.T + bb[None, :]
+      scores = jnp.where(jnp.isnan(scores), _NAN_SCORE, scores)
       if exclude_self:
         scores = jnp.where(rows[:, None] == cols[None, :], -jnp.inf, scores)
       # Running best first, so equal scores keep the lower column index.
@@ -89,6 +111,7 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
   Returns:
     (senders, receivers): int32 arrays of length N * k, sorted by sender
     (node i's edges are rows i*k .. i*k+k-1, nearest first), no self loops.
+    Traceable: works under jit and vmap (module docstring).
   """
   if metric not in METRICS:
     raise InputError(f"metric: unknown metric {metric!r}; choose one of {METRICS}")
@@ -98,7 +121,7 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
   n = features.shape[0]
   if not 1 <= k < n:
     raise InputError(f"k: need 1 <= k < number of nodes, got k={k} for {n} nodes of {name}")
-  if not bool(jnp.all(jnp.isfinite(features))):
+  if not _is_traced(features) and not bool(jnp.all(jnp.isfinite(features))):
     raise InputError(f"{name}: features contain NaN or Inf")
   points, bias = prepare_points(features, metric)
   row_block = max(1, min(row_block, n))
@@ -119,15 +142,16 @@ def topk_candidates(scores, k: int, *, name: str = "scores") -> tuple[jax.Array,
   Returns:
     (senders, receivers): int32 arrays of length N1 * k; senders are row
     indices (sorted, k each), receivers column indices, best first.
+    Traceable: works under jit and vmap (module docstring).
   """
   scores = jnp.asarray(scores)
   if scores.ndim != 2:
     raise InputError(f"{name}: expected an (N1, N2) score matrix, got shape {scores.shape}")
   if not 1 <= k <= scores.shape[1]:
     raise InputError(f"k: need 1 <= k <= {scores.shape[1]} columns of {name}, got k={k}")
-  if not bool(jnp.all(jnp.isfinite(scores))):
+  if not _is_traced(scores) and not bool(jnp.all(jnp.isfinite(scores))):
     raise InputError(f"{name}: scores contain NaN or Inf")
-  _, idx = jax.lax.top_k(scores, k)
+  _, idx = jax.lax.top_k(jnp.where(jnp.isnan(scores), _NAN_SCORE, scores), k)
   senders = jnp.repeat(jnp.arange(scores.shape[0], dtype=jnp.int32), k)
   return senders, idx.reshape(-1).astype(jnp.int32)
 

@@ -191,7 +191,11 @@ class RACG(nn.Module):
     cross-modal message (zero without the cross graph) and the self term."""
     f32 = jnp.float32
     n_regions = image.mask.sum().astype(f32)
-    n = n_regions + caption.mask.sum().astype(f32)
+    # A pair of two dummy items (a padded batch) has no node at all: n = 0
+    # would make every term 0/0, NaN that reaches the gradient through the
+    # masked mean's untaken branch even when the pair is out of the loss.
+    # Its terms are all zero anyway, so any positive n gives the same score.
+    n = jnp.maximum(n_regions + caption.mask.sum().astype(f32), 1.0)
     message_scale = n * n if self.literal_scale else n
     region_cross = jnp.zeros_like(image.message)
     word_cross = jnp.zeros_like(caption.message)

@@ -46,9 +46,13 @@ class RRNet(nn.Module):
     fixed_degree: whether the graph has the builders' fixed out-degree
       layout (kNN and top-K graphs do; given relations such as trust links
       do not), so sent edges are reduced by reshape + sum rather than a
-      scatter. None (default): decided from the graph when its arrays are
-      concrete, the general path under jit. True: asserted by the caller
-      (checked when concrete: ValueError on a graph without the layout).
+      scatter. None (default): decided from the graph: from its edge sets'
+      `out_degree` metadata (set by the builders, kept under jit), else
+      from its arrays when they are concrete, else the general path.
+      True: asserted by the caller, checked when the arrays are concrete
+      (ValueError on a graph without the layout) and on device under jit
+      (a graph without it gives NaN logits, never a plausible wrong
+      answer). False: always the general path.
     layer_norm: LayerNorm after each activation in the GCN units.
     inter_product: the inter-edge layers also see the elementwise product of
       their endpoints' states (InterEdgeLayer.product; not in the paper).
@@ -116,13 +120,15 @@ class RRNet(nn.Module):
     inter = inter_graphs_tuple(nodes, inter_edges, graph.inter, n1)
     intra_layout, inter_layout = fixed_layouts(graph)
     fixed = self.fixed_degree
-    if fixed is None:  # use the fast path only where the graph is seen to have it
-      intra_s = np.concatenate([np.asarray(graph.intra1.senders),
-                                np.asarray(graph.intra2.senders) + n1]) \
-          if is_concrete(graph.intra1.senders) and is_concrete(graph.intra2.senders) else None
-      fixed = (intra_s is not None and is_concrete(graph.inter.senders)
-               and matches_layout(intra_s, intra_layout)
-               and matches_layout(graph.inter.senders, inter_layout[:1]))
+    if fixed is None:  # use the fast path only where the graph is known to have it
+      shown = shows_fixed_layout(graph)
+      if declares_fixed_layout(graph) and not shown and is_concrete(graph.inter.senders):
+        raise ValueError(
+            "graph: its edge sets declare out_degree (sorted by sender, fixed degree) but "
+            "their senders do not have that layout; jax.tree.map and _replace keep "
+            "out_degree, so after reordering edges rebuild them with EdgeSet(senders, "
+            "receivers) (out_degree=None)")
+      fixed = shown or declares_fixed_layout(graph)
     if not fixed:
       intra_layout = inter_layout = None
 
@@ -184,6 +190,30 @@ class CandidateMLP(nn.Module):
     """The width whose parameter count is closest to `num_params` (same capacity)."""
     best = min(range(1, 4097), key=lambda w: abs(cls.num_params(w, depth, d1, d2) - num_params))
     return best
+
+
+def declares_fixed_layout(graph: CrossModalGraph) -> bool:
+  """Whether every edge set carries the builders' `out_degree` metadata
+  (checked against the arrays when the set was made; static under jit)."""
+  n1, n2 = graph.nodes1.shape[0], graph.nodes2.shape[0]
+  degrees = (graph.intra1.out_degree, graph.intra2.out_degree, graph.inter.out_degree)
+  return (None not in degrees and degrees[0] * n1 == graph.intra1.senders.shape[0]
+          and degrees[1] * n2 == graph.intra2.senders.shape[0]
+          and degrees[2] * n1 == graph.inter.senders.shape[0])
+
+
+def shows_fixed_layout(graph: CrossModalGraph) -> bool:
+  """Whether the graph's (concrete) senders have the fixed layout; False
+  when they are traced."""
+  edge_sets = (graph.intra1, graph.intra2, graph.inter)
+  if not all(is_concrete(e.senders) for e in edge_sets):
+    return False
+  n1 = graph.nodes1.shape[0]
+  intra_layout, inter_layout = fixed_layouts(graph)
+  intra_senders = np.concatenate([np.asarray(graph.intra1.senders),
+                                  np.asarray(graph.intra2.senders) + n1])
+  return (matches_layout(intra_senders, intra_layout)
+          and matches_layout(graph.inter.senders, inter_layout[:1]))
 
 
 def fixed_layouts(graph: CrossModalGraph):

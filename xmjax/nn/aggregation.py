@@ -50,17 +50,23 @@ def matches_layout(senders, layout: SenderLayout) -> bool:
   return senders.shape == expected.shape and bool(np.array_equal(senders, expected))
 
 
+def _layout_sizes(layout: SenderLayout) -> tuple[int, int]:
+  return sum(c for c, _ in layout), sum(c * d for c, d in layout)
+
+
 def check_sender_layout(senders, num_nodes: int, layout: SenderLayout) -> None:
-  """Raises ValueError unless `senders` (concrete) is exactly the layout's:
-  sorted by sender, node blocks of the stated out-degrees. Traced senders
-  cannot be checked; the caller vouches for them."""
+  """Raises ValueError unless `senders` is exactly the layout's: sorted by
+  sender, node blocks of the stated out-degrees. The sizes are checked
+  always; the values when `senders` is concrete (traced senders are checked
+  on device by `aggregate_edges`)."""
+  nodes, edges = _layout_sizes(layout)
+  if edges != senders.shape[0] or nodes != num_nodes:
+    raise ValueError(f"sender_layout {tuple(map(tuple, layout))} describes "
+                     f"{nodes} nodes and {edges} edges; the graph has "
+                     f"{num_nodes} nodes and {senders.shape[0]} edges")
   if not is_concrete(senders):
     return
   expected = layout_senders(layout)
-  if len(expected) != senders.shape[0] or sum(c for c, _ in layout) != num_nodes:
-    raise ValueError(f"sender_layout {tuple(map(tuple, layout))} describes "
-                     f"{sum(c for c, _ in layout)} nodes and {len(expected)} edges; the graph has "
-                     f"{num_nodes} nodes and {senders.shape[0]} edges")
   wrong = np.flatnonzero(np.asarray(senders) != expected)
   if wrong.size:
     i = int(wrong[0])
@@ -68,6 +74,20 @@ def check_sender_layout(senders, num_nodes: int, layout: SenderLayout) -> None:
                      f"edge {i} is sent by node {int(np.asarray(senders)[i])}, the layout says "
                      f"{int(expected[i])} (edges must be sorted by sender with those "
                      "out-degrees); pass sender_layout=None for any graph")
+
+
+def layout_matches_on_device(senders: jax.Array, layout: SenderLayout) -> jax.Array:
+  """Scalar bool: `senders` is the layout's senders array. Built from iotas
+  (no (E,) constant in the program): one compare and reduce over the edges."""
+  parts, start = [], 0
+  for count, degree in layout:
+    if count and degree:
+      ids = start + jax.lax.broadcasted_iota(jnp.int32, (count, degree), 0)
+      parts.append(ids.reshape(-1))
+    start += count
+  if not parts:
+    return jnp.array(True)
+  return jnp.all(senders.astype(jnp.int32) == jnp.concatenate(parts))
 
 
 def _sent_reduce(edges, senders, num_nodes, layout, reduction):
@@ -108,8 +128,11 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
     num_nodes: N (static).
     reduction: "mean" (default), "sum" or "max". Nodes without edges get 0.
     sender_layout: optional fixed out-degree layout (see module docstring).
-      Checked against `senders` whenever they are concrete (ValueError if
-      they do not match); under jit the caller vouches for it.
+      Its sizes are checked at trace time and its values against concrete
+      `senders` (ValueError if they do not match). Traced `senders` (under
+      jit) are checked on device: if they do not match, every output is
+      NaN, so a wrong layout can never give a plausible wrong answer (the
+      check is one compare over the edges).
     incident: "both" (RR-Net eq. 8: sent and received edges) or "received"
       (jraph's convention: messages flow sender -> receiver).
 
@@ -136,11 +159,14 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
   if reduction == "max":
     received = jax.ops.segment_max(edges, receivers, num_nodes)
     out = jnp.maximum(sent, received)
-    return jnp.where(jnp.isfinite(out), out, 0.0)
-  received = jax.ops.segment_sum(edges, receivers, num_nodes)
-  total = sent + received
-  if reduction == "sum":
-    return total
-  count = _sent_count(senders, num_nodes, sender_layout) + jax.ops.segment_sum(
-      jnp.ones(receivers.shape, jnp.float32), receivers, num_nodes)
-  return total / jnp.maximum(count, 1.0)[:, None]
+    out = jnp.where(jnp.isfinite(out), out, 0.0)
+  else:
+    received = jax.ops.segment_sum(edges, receivers, num_nodes)
+    out = sent + received
+    if reduction == "mean":
+      count = _sent_count(senders, num_nodes, sender_layout) + jax.ops.segment_sum(
+          jnp.ones(receivers.shape, jnp.float32), receivers, num_nodes)
+      out = out / jnp.maximum(count, 1.0)[:, None]
+  if sender_layout is not None and not is_concrete(senders):
+    out = jnp.where(layout_matches_on_device(senders, sender_layout), out, jnp.nan)
+  return out

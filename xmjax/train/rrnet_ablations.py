@@ -48,7 +48,7 @@ def self_loops(edges: graph_lib.EdgeSet, num_nodes: int) -> graph_lib.EdgeSet:
   edges all point back to itself: a node then hears only itself."""
   degree = edges.senders.shape[0] // num_nodes
   ids = jnp.repeat(jnp.arange(num_nodes, dtype=edges.senders.dtype), degree)
-  return graph_lib.EdgeSet(ids, ids)
+  return graph_lib.EdgeSet(ids, ids, degree)
 
 
 def edge_scores(graph: graph_lib.CrossModalGraph, probs: np.ndarray) -> jax.Array:
