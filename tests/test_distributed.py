@@ -63,3 +63,33 @@ def test_two_process_run_on_localhost_equals_one_process(tmp_path):
     if isinstance(value, float):
       assert abs(two[key] - value) < 1e-3, (key, two[key], value)
   assert os.listdir(tmp_path / "two" / "drsl" / "checkpoints") == ["14"]
+
+
+def test_pair_blocks_split_their_rows_over_8_devices_under_explicit_and_auto_axes():
+  """RelationNetwork, DRSL's scorer and knn_graph on a mesh of 8 (forced CPU)
+  devices, under Explicit axes (what jax.make_mesh gives by default; the
+  row axis found from the operand's type) and Auto axes (row_axis given):
+  the single-device numbers, and each device's compiled loops cover 1/8 of
+  the tiles. The DRSL data-parallel step likewise."""
+  import math
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+  env.pop(FAULT_ENV, None)
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "sharding_check.py")],
+                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  report = json.loads(proc.stdout.strip().splitlines()[-1])
+  for block in ("relation", "drsl", "knn"):
+    single_tiles = math.prod(report[f"{block}/single_trips"])
+    for kind in ("Explicit", "Auto"):
+      assert report[f"{block}/{kind}/forward"] < 1e-5, (block, kind)
+      if block != "knn":   # gradients summed over devices: float32 round-off of sums of ~1e3
+        assert report[f"{block}/{kind}/grad"] < 1e-3, (block, kind)
+      assert 8 * math.prod(report[f"{block}/{kind}/trips"]) == single_tiles, (block, kind, report)
+  # The step's 64-row batch is 8 row tiles of 8 on one device (forward and
+  # backward loops) and one tile per device on 8 (those loops vanish); its
+  # 200 validation rows are 25 row tiles on one device, 4 per device on 8.
+  one, eight = report["drsl_step/1/trips"], report["drsl_step/8/trips"]
+  assert one.count(8) - eight.count(8) >= 2, (one, eight)
+  assert one.count(25) - eight.count(25) == 1 and 4 in eight and 4 not in one, (one, eight)
+  assert abs(report["drsl_step/1/loss"] - report["drsl_step/8/loss"]) < 1e-3 * report[
+      "drsl_step/1/loss"]

@@ -170,3 +170,48 @@ def test_relation_network_on_batched_sets_says_how_to_vmap():
     net.apply(params, a, b)
   scores = jax.vmap(lambda x, y: net.apply(params, x, y))(a, b)
   assert scores.shape == (2, 5, 4)
+
+
+def test_eager_calls_of_the_models_compile_once_per_shape():
+  """RelationNetwork, DRSL and RACG's public methods called eagerly (a
+  notebook, an evaluation loop): the second call with the same shapes
+  compiles nothing (their loops live in module-level jitted functions)."""
+  from xmjax.data.scenes import scenes_split
+  from xmjax.data.text import NUM_POS
+  from xmjax.models import DRSL
+  from xmjax.models.racg import RACG
+  compiles = []
+  jax.monitoring.register_event_duration_secs_listener(
+      lambda name, *_, **__: compiles.append(name) if "backend_compile" in name else None)
+
+  def second_call_compiles(fn):
+    jax.block_until_ready(fn())
+    before = len(compiles)
+    jax.block_until_ready(fn())
+    return len(compiles) - before
+
+  a, b = jnp.ones((20, 6)), jnp.ones((12, 6))
+  net = RelationNetwork(hidden=16, block_size=4)
+  net_params = net.init(jax.random.key(0), a, b)
+  drsl = DRSL(image_layers=(8, 8), text_layers=(8, 8), relation_hidden=16, block_size=4)
+  drsl_params = drsl.init(jax.random.key(0), a, b)
+  images, captions, vocab = scenes_split(4, feature_dim=16, seed=3)
+  c = captions.take(np.arange(6))
+  i = images.take(c.image_index)
+  image_args = (i.regions, i.boxes, i.region_mask)
+  caption_args = (c.tokens, c.pos, c.heads, c.lengths, c.link_mask())
+  racg = RACG(vocab_size=len(vocab), num_pos=NUM_POS, joint_dim=32, position_dim=8, word_dim=16,
+              pos_dim=4, num_heads=4, image_block=3)
+  racg_vars = racg.init(jax.random.key(1), *image_args, *caption_args)
+  nodes = (racg.apply(racg_vars, *image_args, method=RACG.encode_images),
+           racg.apply(racg_vars, *caption_args, method=RACG.encode_captions))
+  calls = {
+      "RelationNetwork": lambda: net.apply(net_params, a, b),
+      "DRSL": lambda: drsl.apply(drsl_params, a, b),
+      "RACG": lambda: racg.apply(racg_vars, *image_args, *caption_args),
+      "RACG.encode_captions": lambda: racg.apply(racg_vars, *caption_args,
+                                                 method=RACG.encode_captions),
+      "RACG.scores": lambda: racg.apply(racg_vars, *nodes, method=RACG.scores),
+  }
+  counts = {name: second_call_compiles(call) for name, call in calls.items()}
+  assert counts == dict.fromkeys(calls, 0), counts

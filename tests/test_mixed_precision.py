@@ -7,6 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from test_rrnet_model import train_on_problem
 from xmjax.data.scenes import scenes_split
@@ -77,3 +78,80 @@ def test_racg_scores_in_bfloat16_are_close_to_float32():
   assert s16.dtype == jnp.float32
   np.testing.assert_allclose(s16, s32, atol=0.05)
   assert np.corrcoef(np.ravel(s16), np.ravel(s32))[0, 1] > 0.95
+
+
+# --------------------------------------------------------------------------
+# One dtype convention over xmjax.nn (flax's): `dtype` is the computation
+# dtype (None: the inputs' and parameters' promoted dtype), `param_dtype`
+# the parameters' dtype.
+
+def _dot_operand_dtypes(jaxpr) -> set:
+  """The operand dtypes of every matrix product in a jaxpr, sub-programs
+  (scan, while, remat, jit) included."""
+  found = set()
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "dot_general":
+      found.add(tuple(str(v.aval.dtype) for v in eqn.invars))
+    for value in eqn.params.values():
+      for sub in value if isinstance(value, (tuple, list)) else (value,):
+        if isinstance(sub, jax.extend.core.ClosedJaxpr):
+          found |= _dot_operand_dtypes(sub.jaxpr)
+        elif isinstance(sub, jax.extend.core.Jaxpr):
+          found |= _dot_operand_dtypes(sub)
+  return found
+
+
+def _nn_cases():
+  import jraph
+  from xmjax import nn as xnn
+  rng = np.random.default_rng(0)
+  bf16 = lambda *shape: jnp.asarray(rng.normal(size=shape), jnp.bfloat16)
+  senders, receivers = jnp.array([0, 0, 1, 2, 3, 3]), jnp.array([1, 2, 0, 3, 1, 2])
+  graph = jraph.GraphsTuple(nodes=bf16(4, 5), edges=bf16(6, 3), senders=senders,
+                            receivers=receivers, n_node=jnp.array([4]), n_edge=jnp.array([6]),
+                            globals=None)
+  no_edges = graph._replace(edges=None)
+  sparse = xnn.SparseRows.from_coo(np.array([0, 1, 3]), np.array([2, 0, 4]),
+                                   np.ones(3, np.float32), (4, 5))
+  sparse = sparse.replace(values=sparse.values.astype(jnp.bfloat16))
+  return {
+      "MLP": (lambda **kw: xnn.MLP((8, 4), layer_norm=True, **kw), (bf16(4, 5),)),
+      "EdgeConcatDense": (lambda **kw: xnn.EdgeConcatDense(7, **kw),
+                          (bf16(4, 5), bf16(3, 2), senders, jnp.array([0, 1, 2, 0, 1, 2]),
+                           bf16(6, 3))),
+      "IntraEdgeLayer": (lambda **kw: xnn.IntraEdgeLayer((6, 4), layer_norm=True, **kw), (graph,)),
+      "InterEdgeLayer": (lambda **kw: xnn.InterEdgeLayer((6, 4), product=True, **kw), (graph,)),
+      "NodeLayer": (lambda **kw: xnn.NodeLayer((6, 4), **kw), (graph,)),
+      "IntraGCNUnit": (lambda **kw: xnn.IntraGCNUnit((6, 4), **kw), (graph,)),
+      "InterGCNUnit": (lambda **kw: xnn.InterGCNUnit((6, 5), product=True, **kw), (no_edges,)),
+      "ChunkedInterGCNUnit": (lambda **kw: xnn.ChunkedInterGCNUnit((6, 5), num_chunks=2, **kw),
+                              (no_edges,)),
+      "HeadTail": (lambda **kw: xnn.HeadTail(6, **kw), (bf16(4, 5),)),
+      "RelationNetwork": (lambda **kw: xnn.RelationNetwork(8, block_size=2, **kw),
+                          (bf16(4, 5), bf16(3, 5))),
+      "SparseDense": (lambda **kw: xnn.SparseDense(6, **kw), (sparse,)),
+  }
+
+
+@pytest.mark.parametrize("name", sorted(_nn_cases()))
+def test_every_nn_module_follows_flaxs_dtype_convention(name):
+  make, inputs = _nn_cases()[name]
+  f32, bf16 = jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16)
+  # float32 parameters, bfloat16 inputs, dtype=None: promoted, every product in float32.
+  module = make()
+  params = module.init(jax.random.key(0), *inputs)
+  assert dtypes(params) == {f32}
+  assert _dot_operand_dtypes(jax.make_jaxpr(module.apply)(params, *inputs).jaxpr) <= {
+      ("float32", "float32")}
+  # dtype=bfloat16: every product in bfloat16, the parameters still float32.
+  module = make(dtype=jnp.bfloat16)
+  params = module.init(jax.random.key(0), *inputs)
+  assert dtypes(params) == {f32}
+  products = _dot_operand_dtypes(jax.make_jaxpr(module.apply)(params, *inputs).jaxpr)
+  if name == "SparseDense":   # segment sums, no matrix product: its output says the dtype
+    assert products == set() and module.apply(params, *inputs).dtype == bf16
+  else:
+    assert products == {("bfloat16", "bfloat16")}
+  # param_dtype=bfloat16: the parameters are created in it.
+  module = make(param_dtype=jnp.bfloat16)
+  assert dtypes(module.init(jax.random.key(0), *inputs)) == {bf16}

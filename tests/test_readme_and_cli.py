@@ -37,12 +37,23 @@ def test_readme_python_snippets_run_as_written():
   says they print."""
   section = readme().split("## Reusing the layers from your own JAX code")[1].split("\n## ")[0]
   snippets = re.findall(r"```python\n(.*?)```", section, re.S)
-  assert len(snippets) == 3
-  for snippet, expected in zip(snippets, ("(100, 16) (500, 16)", "loss 0.240, accuracy 0.59",
-                                          "(3, 16) True")):
+  expected = [("(100, 16) (500, 16)",), ("loss 0.24, accuracy 0.59", 0.01),
+              ("(3, 16) True",)]
+  assert len(snippets) == len(expected)
+  for snippet, (output, *tolerance) in zip(snippets, expected):
     result = run_python(snippet)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == expected
+    assert same_output(result.stdout.strip().splitlines()[-1], output, *tolerance), result.stdout
+
+
+def same_output(got: str, expected: str, tolerance: float = 0.0) -> bool:
+  """`got` reads as `expected`, decimals within `tolerance` (a training run's
+  last digits depend on the CPU XLA compiles for)."""
+  number = r"-?\d+\.\d+"
+  if re.sub(number, "#", got) != re.sub(number, "#", expected):
+    return False
+  return all(abs(float(a) - float(b)) <= tolerance + 1e-9
+             for a, b in zip(re.findall(number, got), re.findall(number, expected)))
 
 
 def run_cli(*args):

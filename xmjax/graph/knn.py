@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from xmjax.errors import InputError
+from xmjax.nn.sharding import map_row_shards, row_plan, whole
 
 # What a NaN score becomes in the running top-k: below every finite score,
 # above the -inf of excluded self pairs and padding (always a real index).
@@ -50,12 +51,14 @@ def prepare_points(features: jax.Array, metric: str):
 
 
 @functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self"))
-def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_self):
+def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_block,
+                   exclude_self):
   """Indices (n_queries, k) of each query's k best keys by score
   queries_i . keys_j + key_bias_j, best first, ties to the lower index;
   NaN scores rank last. Memory O(row_block * (col_block + k)).
 
-  exclude_self: query i never gets key i (queries and keys the same points).
+  exclude_self: query i never gets key row_offset + i (the queries are rows
+  row_offset.. of the keys' points; `row_offset` may be traced).
   Traceable (jit, vmap); k and the block sizes are static.
   """
   n_q, n_k = queries.shape[0], keys.shape[0]
@@ -69,7 +72,7 @@ def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_
 
   def one_row_block(args):
     row_start, q = args
-    rows = row_start + jnp.arange(row_block)
+    rows = row_offset + row_start + jnp.arange(row_block)
 
     def merge(carry, block):
       best_val, best_idx = carry
@@ -97,7 +100,8 @@ def blockwise_topk(queries, keys, key_bias, *, k, row_block, col_block, exclude_
 
 
 def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
-              col_block: int = 4096, name: str = "features") -> tuple[jax.Array, jax.Array]:
+              col_block: int = 4096, name: str = "features", row_axis=None,
+              mesh=None) -> tuple[jax.Array, jax.Array]:
   """Directed kNN graph: each node sends one edge to each of its k nearest others.
 
   Args:
@@ -107,6 +111,11 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
     row_block, col_block: block sizes of the blockwise search; they bound
       memory, not the result.
     name: what to call `features` in error messages.
+    row_axis, mesh: split the query rows over a mesh axis, each device
+      searching its rows against all points (`xmjax.nn.sharding`); None:
+      the axis `features` is sharded along under Explicit mesh axes, else
+      one program (under Auto axes GSPMD would repeat the search on every
+      device: pass row_axis).
 
   Returns:
     (senders, receivers): int32 arrays of length N * k, sorted by sender
@@ -123,11 +132,16 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
     raise InputError(f"k: need 1 <= k < number of nodes, got k={k} for {n} nodes of {name}")
   if not _is_traced(features) and not bool(jnp.all(jnp.isfinite(features))):
     raise InputError(f"{name}: features contain NaN or Inf")
+  plan = row_plan(features, row_axis, mesh, name=name)
   points, bias = prepare_points(features, metric)
-  row_block = max(1, min(row_block, n))
   col_block = max(1, min(col_block, n))
-  idx = blockwise_topk(points, points, bias, k=k, row_block=row_block,
-                        col_block=col_block, exclude_self=True)
+  search = lambda queries, offset, keys, key_bias: blockwise_topk(
+      queries, keys, key_bias, offset, k=k, row_block=max(1, min(row_block, queries.shape[0])),
+      col_block=col_block, exclude_self=True)
+  if plan is None:
+    idx = search(whole(points), 0, whole(points), whole(bias))
+  else:
+    idx = map_row_shards(search, points, points, bias, plan=plan, differentiable=False)
   senders = jnp.repeat(jnp.arange(n, dtype=jnp.int32), k)
   return senders, idx.reshape(-1).astype(jnp.int32)
 

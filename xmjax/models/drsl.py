@@ -58,6 +58,10 @@ class DRSL(nn.Module):
   block_size: int = 128
   scorer: str = "relation"
   dtype: Any = None
+  # Split the relation network's rows (images) over this mesh axis
+  # (RelationNetwork.row_axis): each device scores 1/N of the pairs.
+  row_axis: Any = None
+  mesh: Any = None
 
   def setup(self):
     if self.scorer not in SCORERS:
@@ -66,7 +70,7 @@ class DRSL(nn.Module):
     self.text_net = FNN(self.text_layers, self.batch_norm, self.dtype)
     if self.scorer == "relation":
       self.relation = RelationNetwork(self.relation_hidden, self.fusion, self.block_size,
-                                      self.dtype)
+                                      self.dtype, row_axis=self.row_axis, mesh=self.mesh)
 
   def embed_images(self, images, train: bool = False):
     return self.image_net(images, train)

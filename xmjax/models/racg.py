@@ -40,6 +40,7 @@ over words of cos(word, its attended region vector).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -142,7 +143,7 @@ class RACG(nn.Module):
     self.word_embed = nn.Embed(self.vocab_size, self.word_dim)
     self.pos_embed = nn.Embed(self.num_pos, self.pos_dim)
     self.bigru = nn.Bidirectional(nn.RNN(nn.GRUCell(d, dtype=dt)), nn.RNN(nn.GRUCell(d, dtype=dt)),
-                                  merge_fn=lambda forward, backward: (forward + backward) / 2)
+                                  merge_fn=_mean_of_directions)
     self.visual_maps = HeadTail(d, dt)
     self.text_maps = HeadTail(d, dt)
     self.cross_maps = HeadTail(d, dt)
@@ -175,7 +176,12 @@ class RACG(nn.Module):
 
   def encode_captions(self, tokens, pos, heads, lengths, link) -> CaptionNodes:
     x = jnp.concatenate([self.word_embed(tokens), self.pos_embed(pos)], axis=-1)
-    h = self.bigru(x.astype(self.dtype or jnp.float32), seq_lengths=lengths)
+    x = x.astype(self.dtype or jnp.float32)
+    if self.is_initializing():
+      h = self.bigru(x, seq_lengths=lengths)
+    else:   # the same GRU through a jitted function: eager calls compile once per shape
+      h = run_bidirectional_gru(self.bigru.variables, x, lengths, features=self.joint_dim,
+                                dtype=self.dtype)
     mask = jnp.arange(tokens.shape[-1]) < lengths[..., None]
     if self.text_graph == "dense":
       adjacency = mask[..., :, None] & mask[..., None, :]
@@ -185,44 +191,19 @@ class RACG(nn.Module):
     return CaptionNodes(h, mask, link & mask, degree,
                         *self._per_item(h, adjacency, self.text_maps))
 
-  def _node_terms(self, image: ImageNodes, caption: CaptionNodes) -> dict:
-    """The three terms of eq. 9-11 at every region and word node of one pair,
-    each scaled as it enters the node: the intra-modal message, the
-    cross-modal message (zero without the cross graph) and the self term."""
-    f32 = jnp.float32
-    n_regions = image.mask.sum().astype(f32)
-    # A pair of two dummy items (a padded batch) has no node at all: n = 0
-    # would make every term 0/0, NaN that reaches the gradient through the
-    # masked mean's untaken branch even when the pair is out of the loss.
-    # Its terms are all zero anyway, so any positive n gives the same score.
-    n = jnp.maximum(n_regions + caption.mask.sum().astype(f32), 1.0)
-    message_scale = n * n if self.literal_scale else n
-    region_cross = jnp.zeros_like(image.message)
-    word_cross = jnp.zeros_like(caption.message)
-    region_degree = jnp.broadcast_to(n_regions, image.mask.shape)
-    word_degree = caption.degree
-    if self.cross_graph:
-      to_words = masked_softmax(image.cross_head @ caption.cross_tail.T,
-                                image.mask[:, None] & caption.link[None, :])
-      to_regions = masked_softmax(caption.cross_head @ image.cross_tail.T,
-                                  caption.link[:, None] & image.mask[None, :])
-      region_cross = to_words.astype(caption.value.dtype) @ caption.value
-      word_cross = to_regions.astype(image.value.dtype) @ image.value
-      region_degree = region_degree + caption.link.sum()
-      word_degree = word_degree + n_regions * caption.link
-    return {
-        "regions": (image.message / message_scale, region_cross / message_scale,
-                    (region_degree / n)[:, None] * image.self_term),
-        "words": (caption.message / message_scale, word_cross / message_scale,
-                  (word_degree / n)[:, None] * caption.self_term)}
+  def _settings(self) -> "ScoreSettings":
+    return ScoreSettings(self.scorer, self.cross_graph, self.literal_scale,
+                         float(self.temperature), self.num_heads)
 
   def cross_message_share(self, images: ImageNodes, captions: CaptionNodes) -> dict:
     """For pairs (images[i], captions[i]): at region nodes and at the words
     linked to regions, the summed norm of the cross-modal message over the
     summed norm of the self term (how much the cross graph moves a node),
     one value per pair."""
+    settings = self._settings()
+
     def one(image, caption):
-      terms = self._node_terms(image, caption)
+      terms = node_terms(image, caption, settings)
       out = {}
       for side, mask in (("regions", image.mask), ("words", caption.link)):
         _, cross, self_term = terms[side]
@@ -232,60 +213,141 @@ class RACG(nn.Module):
       return out
     return jax.vmap(one)(images, captions)
 
-  def _pair_score(self, image: ImageNodes, caption: CaptionNodes) -> jax.Array:
-    """S of one (image, caption) pair (eq. 8-20, or the baseline `scorer`)."""
-    if self.scorer == "vse":
-      return _pooled_cosine(image.h, image.mask, caption.h, caption.mask)
-    if self.scorer == "scan_t2i":
-      return _scan_t2i(image.h, image.mask, caption.h, caption.mask)
-    f32 = jnp.float32
-    n_regions = image.mask.sum().astype(f32)
-    n_words = caption.mask.sum().astype(f32)
-    terms = self._node_terms(image, caption)
-    c_regions = l2_normalize(sum(terms["regions"]) + self.gcn_bias)
-    c_words = l2_normalize(sum(terms["words"]) + self.gcn_bias)
-    nodes = jnp.concatenate([c_regions, c_words], axis=0)
-    node_mask = jnp.concatenate([image.mask, caption.mask], axis=0)
-
-    def reconstruct(h):
-      weights = masked_softmax(self.temperature * l2_normalize(h) @ nodes.T, node_mask[None, :])
-      return weights @ nodes
-
-    s_image = multi_head_similarity(image.h, reconstruct(image.h), self.num_heads,
-                                    *self.similarity["image"])
-    s_text = multi_head_similarity(caption.h, reconstruct(caption.h), self.num_heads,
-                                   *self.similarity["text"])
-    mean = lambda s, m, count: jnp.sum(jnp.where(m, s, 0.0)) / jnp.maximum(count, 1.0)
-    return 0.5 * (mean(s_image, image.mask, n_regions) + mean(s_text, caption.mask, n_words))
-
   def scores(self, images: ImageNodes, captions: CaptionNodes, remat: bool = False) -> jax.Array:
-    """(Bi, Bt) similarity of every image with every caption, in blocks."""
+    """(Bi, Bt) similarity of every image with every caption, in blocks
+    (`all_pair_scores`, jitted once per shape)."""
     num_images, num_captions = images.mask.shape[0], captions.mask.shape[0]
-
-    def image_vs_captions(image, caption_block):
-      return jax.vmap(lambda c: self._pair_score(image, c))(caption_block)
-
-    def one_block(image_block, caption_block):
-      return jax.vmap(image_vs_captions, in_axes=(0, None))(image_block, caption_block)
-
-    if remat:  # training: keep one block's intermediates at a time in the backward pass
-      one_block = jax.checkpoint(one_block)
-    image_block = min(self.image_block or num_images, num_images)
-    caption_block = min(self.caption_block or num_captions, num_captions)
-    images = _blocks(images, image_block)
-    captions = _blocks(captions, caption_block)
-
-    def row(image_block_nodes):
-      cols = jax.lax.map(lambda c: one_block(image_block_nodes, c), captions)
-      return jnp.moveaxis(cols, 0, 1).reshape(image_block, -1)
-
-    rows = jax.lax.map(row, images)
-    return rows.reshape(-1, rows.shape[-1])[:num_images, :num_captions]
+    return all_pair_scores((self.gcn_bias, self.similarity), images, captions,
+                           settings=self._settings(),
+                           image_block=min(self.image_block or num_images, num_images),
+                           caption_block=min(self.caption_block or num_captions, num_captions),
+                           remat=remat)
 
   def __call__(self, regions, boxes, region_mask, tokens, pos, heads, lengths, link):
     images = self.encode_images(regions, boxes, region_mask)
     captions = self.encode_captions(tokens, pos, heads, lengths, link)
     return self.scores(images, captions, remat=True)
+
+
+def _mean_of_directions(forward, backward):
+  return (forward + backward) / 2
+
+
+def bidirectional_gru(features: int, dtype: Any = None, parent: Any = None) -> nn.Bidirectional:
+  """RACG's text encoder: a bidirectional GRU, the two directions averaged
+  (`parent=None`: unbound, even when made inside another module's method)."""
+  direction = lambda: nn.RNN(nn.GRUCell(features, dtype=dtype, parent=None), parent=None)
+  return nn.Bidirectional(direction(), direction(), merge_fn=_mean_of_directions,
+                          parent=parent)
+
+
+@functools.partial(jax.jit, static_argnames=("features", "dtype"))
+def run_bidirectional_gru(variables, x, lengths, *, features: int, dtype: Any = None):
+  """`bidirectional_gru(features, dtype)` applied with `variables`. A flax
+  RNN traces its scan anew on every call, so eager calls would recompile;
+  under this module-level jit they compile once per shape."""
+  return bidirectional_gru(features, dtype, parent=None).apply(variables, x, seq_lengths=lengths)
+
+
+class ScoreSettings(NamedTuple):
+  """The static part of RACG's pair score (hashable: a jit static argument)."""
+  scorer: str
+  cross_graph: bool
+  literal_scale: bool
+  temperature: float
+  num_heads: int
+
+
+def node_terms(image: ImageNodes, caption: CaptionNodes, settings: ScoreSettings) -> dict:
+  """The three terms of eq. 9-11 at every region and word node of one pair,
+  each scaled as it enters the node: the intra-modal message, the
+  cross-modal message (zero without the cross graph) and the self term."""
+  f32 = jnp.float32
+  n_regions = image.mask.sum().astype(f32)
+  # A pair of two dummy items (a padded batch) has no node at all: n = 0
+  # would make every term 0/0, NaN that reaches the gradient through the
+  # masked mean's untaken branch even when the pair is out of the loss.
+  # Its terms are all zero anyway, so any positive n gives the same score.
+  n = jnp.maximum(n_regions + caption.mask.sum().astype(f32), 1.0)
+  message_scale = n * n if settings.literal_scale else n
+  region_cross = jnp.zeros_like(image.message)
+  word_cross = jnp.zeros_like(caption.message)
+  region_degree = jnp.broadcast_to(n_regions, image.mask.shape)
+  word_degree = caption.degree
+  if settings.cross_graph:
+    to_words = masked_softmax(image.cross_head @ caption.cross_tail.T,
+                              image.mask[:, None] & caption.link[None, :])
+    to_regions = masked_softmax(caption.cross_head @ image.cross_tail.T,
+                                caption.link[:, None] & image.mask[None, :])
+    region_cross = to_words.astype(caption.value.dtype) @ caption.value
+    word_cross = to_regions.astype(image.value.dtype) @ image.value
+    region_degree = region_degree + caption.link.sum()
+    word_degree = word_degree + n_regions * caption.link
+  return {
+      "regions": (image.message / message_scale, region_cross / message_scale,
+                  (region_degree / n)[:, None] * image.self_term),
+      "words": (caption.message / message_scale, word_cross / message_scale,
+                (word_degree / n)[:, None] * caption.self_term)}
+
+
+def pair_score(weights, image: ImageNodes, caption: CaptionNodes,
+               settings: ScoreSettings) -> jax.Array:
+  """S of one (image, caption) pair (eq. 8-20, or the baseline scorer).
+  weights: (gcn_bias, {"image"|"text": similarity-head parameters})."""
+  if settings.scorer == "vse":
+    return _pooled_cosine(image.h, image.mask, caption.h, caption.mask)
+  if settings.scorer == "scan_t2i":
+    return _scan_t2i(image.h, image.mask, caption.h, caption.mask)
+  gcn_bias, similarity = weights
+  f32 = jnp.float32
+  n_regions = image.mask.sum().astype(f32)
+  n_words = caption.mask.sum().astype(f32)
+  terms = node_terms(image, caption, settings)
+  c_regions = l2_normalize(sum(terms["regions"]) + gcn_bias)
+  c_words = l2_normalize(sum(terms["words"]) + gcn_bias)
+  nodes = jnp.concatenate([c_regions, c_words], axis=0)
+  node_mask = jnp.concatenate([image.mask, caption.mask], axis=0)
+
+  def reconstruct(h):
+    weights = masked_softmax(settings.temperature * l2_normalize(h) @ nodes.T,
+                             node_mask[None, :])
+    return weights @ nodes
+
+  s_image = multi_head_similarity(image.h, reconstruct(image.h), settings.num_heads,
+                                  *similarity["image"])
+  s_text = multi_head_similarity(caption.h, reconstruct(caption.h), settings.num_heads,
+                                 *similarity["text"])
+  mean = lambda s, m, count: jnp.sum(jnp.where(m, s, 0.0)) / jnp.maximum(count, 1.0)
+  return 0.5 * (mean(s_image, image.mask, n_regions) + mean(s_text, caption.mask, n_words))
+
+
+@functools.partial(jax.jit, static_argnames=("settings", "image_block", "caption_block",
+                                             "remat"))
+def all_pair_scores(weights, images: ImageNodes, captions: CaptionNodes, *,
+                    settings: ScoreSettings, image_block: int, caption_block: int,
+                    remat: bool = False) -> jax.Array:
+  """(Bi, Bt) `pair_score` of every image with every caption, in
+  (image_block x caption_block) tiles under `lax.map`. Jitted at module
+  level: eager calls compile once per shape, not on every call."""
+  num_images, num_captions = images.mask.shape[0], captions.mask.shape[0]
+
+  def image_vs_captions(image, caption_block_nodes):
+    return jax.vmap(lambda c: pair_score(weights, image, c, settings))(caption_block_nodes)
+
+  def one_block(image_block_nodes, caption_block_nodes):
+    return jax.vmap(image_vs_captions, in_axes=(0, None))(image_block_nodes, caption_block_nodes)
+
+  if remat:  # training: keep one block's intermediates at a time in the backward pass
+    one_block = jax.checkpoint(one_block)
+  image_tiles = _blocks(images, image_block)
+  caption_tiles = _blocks(captions, caption_block)
+
+  def row(image_block_nodes):
+    cols = jax.lax.map(lambda c: one_block(image_block_nodes, c), caption_tiles)
+    return jnp.moveaxis(cols, 0, 1).reshape(image_block, -1)
+
+  rows = jax.lax.map(row, image_tiles)
+  return rows.reshape(-1, rows.shape[-1])[:num_images, :num_captions]
 
 
 def _pooled_cosine(regions, region_mask, words, word_mask) -> jax.Array:

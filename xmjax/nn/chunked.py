@@ -67,25 +67,26 @@ class _MLPChunk(nn.Module):
   dtype: Any = None
   activate_input: bool = False
   kernel_init: Callable = nn.initializers.he_normal()
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, carry, x):
     if self.activate_input:
       x = nn.relu(x)
     return carry, mlp_layers(x, self.features, nn.relu, self.activate_final, self.layer_norm,
-                             self.dtype, self.kernel_init)
+                             self.dtype, self.kernel_init, self.param_dtype)
 
 
 def chunked_mlp(x: jax.Array, features: Sequence[int], num_chunks: int, *, name: str,
                 activate_final: bool = False, layer_norm: bool = False, dtype: Any = None,
-                activate_input: bool = False) -> jax.Array:
+                activate_input: bool = False, param_dtype: Any = jnp.float32) -> jax.Array:
   """`xmjax.nn.MLP(features, name=name)` (ReLU) on (E, F) edges, `num_chunks`
   chunks at a time; call it inside a compact module's `__call__` (the
   parameters go to that module, under `name`, as the MLP's would).
   `activate_input` applies a ReLU to the input first (inside the chunk, so
   the activated copy is never stored whole)."""
   body = _scan(_MLPChunk)(features, activate_final, layer_norm, dtype, activate_input,
-                          name=name)
+                          param_dtype=param_dtype, name=name)
   _, out = body(None, chunk_edges(x, num_chunks))
   return unchunk_edges(out, x.shape[0])
 
@@ -99,19 +100,22 @@ class _InterEdgeChunk(nn.Module):
   dtype: Any
   product: bool
   aggregation: str
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, carry, chunk, nodes):
     senders, receivers, edges = chunk
     width = self.kernel_features or nodes.shape[-1]
-    fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype, name="W")(
+    fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype,
+                            param_dtype=self.param_dtype, name="W")(
         nodes, nodes, senders, receivers)
     if self.product:
-      fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype, name="W_product")(
+      fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype,
+                               param_dtype=self.param_dtype, name="W_product")(
           nodes[senders] * nodes[receivers])
     inputs = fused if edges is None else jnp.concatenate([fused, edges], -1)
     _, new = _MLPChunk(self.features, activate_final=True, layer_norm=self.layer_norm,
-                       dtype=self.dtype, name="mlp")(None, inputs)
+                       dtype=self.dtype, param_dtype=self.param_dtype, name="mlp")(None, inputs)
     num_nodes = nodes.shape[0]
     values = new.astype(jnp.float32)
     if self.aggregation == "max":
@@ -128,12 +132,14 @@ class _NodeUpdate(nn.Module):
   features: Sequence[int]
   layer_norm: bool = False
   dtype: Any = None
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, aggregated, nodes):
-    x = jnp.concatenate([aggregated.astype(self.dtype or nodes.dtype), nodes], -1)
+    dtype = self.dtype or jnp.result_type(nodes.dtype, self.param_dtype)
+    x = jnp.concatenate([aggregated.astype(dtype), nodes], -1)
     _, out = _MLPChunk(self.features, activate_final=True, layer_norm=self.layer_norm,
-                       dtype=self.dtype, name="mlp")(None, x)
+                       dtype=self.dtype, param_dtype=self.param_dtype, name="mlp")(None, x)
     return out
 
 
@@ -148,6 +154,7 @@ class ChunkedInterGCNUnit(nn.Module):
   layer_norm: bool = False
   dtype: Any = None
   product: bool = False
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
@@ -164,7 +171,7 @@ class ChunkedInterGCNUnit(nn.Module):
                      jnp.float32)
     edge_scan = _scan(_InterEdgeChunk, in_axes=(0, nn.broadcast))(
         self.features, None, self.layer_norm, self.dtype, self.product, self.aggregation,
-        name="edge")
+        self.param_dtype, name="edge")
     total, new_edges = edge_scan(start, chunks, nodes)
     if self.aggregation == "max":
       aggregated = jnp.where(jnp.isfinite(total), total, 0.0)
@@ -175,5 +182,6 @@ class ChunkedInterGCNUnit(nn.Module):
       count = (jax.ops.segment_sum(ones, graph.senders, num_nodes)
                + jax.ops.segment_sum(ones, graph.receivers, num_nodes))
       aggregated = total / jnp.maximum(count, 1.0)[:, None]
-    nodes = _NodeUpdate(self.features, self.layer_norm, self.dtype, name="node")(aggregated, nodes)
+    nodes = _NodeUpdate(self.features, self.layer_norm, self.dtype, self.param_dtype,
+                        name="node")(aggregated, nodes)
     return graph._replace(nodes=nodes, edges=unchunk_edges(new_edges, num_edges))

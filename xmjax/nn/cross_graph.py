@@ -37,11 +37,13 @@ class HeadTail(nn.Module):
   """(kappa(h), mu(h)), each a Dense of `features` with Xavier-normal kernels."""
   features: int
   dtype: Any = None
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h: jax.Array) -> tuple[jax.Array, jax.Array]:
-    kappa = nn.Dense(self.features, kernel_init=xavier_normal, dtype=self.dtype, name="kappa")
-    mu = nn.Dense(self.features, kernel_init=xavier_normal, dtype=self.dtype, name="mu")
+    dense = lambda name: nn.Dense(self.features, kernel_init=xavier_normal, dtype=self.dtype,
+                                  param_dtype=self.param_dtype, name=name)
+    kappa, mu = dense("kappa"), dense("mu")
     return kappa(h), mu(h)
 
 

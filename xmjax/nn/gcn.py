@@ -33,19 +33,24 @@ class EdgeConcatDense(nn.Module):
 
   Inputs: sender_nodes (N_s, F_s), receiver_nodes (N_r, F_r) (dense, or
   `xmjax.nn.SparseRows`), senders and receivers (E,), optional edges
-  (E, F_e). Output (E, features).
+  (E, F_e). Output (E, features), in `dtype` (None: the inputs' and
+  parameters' promoted dtype, as nn.Dense).
   """
   features: int
   use_bias: bool = True
   dtype: Any = None
   kernel_init: Any = nn.initializers.he_normal()
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, sender_nodes, receiver_nodes, senders, receivers, edges=None):
     f_s, f_r = sender_nodes.shape[-1], receiver_nodes.shape[-1]
     f_e = 0 if edges is None else edges.shape[-1]
-    kernel = self.param("kernel", self.kernel_init, (f_s + f_r + f_e, self.features))
-    dtype = self.dtype or jnp.result_type(sender_nodes.dtype, receiver_nodes.dtype)
+    kernel = self.param("kernel", self.kernel_init, (f_s + f_r + f_e, self.features),
+                        self.param_dtype)
+    dtype = self.dtype or jnp.result_type(
+        sender_nodes.dtype, receiver_nodes.dtype, self.param_dtype,
+        *(() if edges is None else (edges.dtype,)))
     kernel = kernel.astype(dtype)
     from_sender = project(sender_nodes, kernel[:f_s], dtype)
     from_receiver = project(receiver_nodes, kernel[f_s:f_s + f_r], dtype)
@@ -53,7 +58,8 @@ class EdgeConcatDense(nn.Module):
     if edges is not None:
       out = out + edges.astype(dtype) @ kernel[f_s + f_r:]
     if self.use_bias:
-      out = out + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
+      out = out + self.param("bias", nn.initializers.zeros, (self.features,),
+                             self.param_dtype).astype(dtype)
     return out
 
 
@@ -62,17 +68,20 @@ class IntraEdgeLayer(nn.Module):
   features: tuple[int, ...] = (16, 16)
   layer_norm: bool = False
   dtype: Any = None
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     v = graph.nodes
-    h = EdgeConcatDense(self.features[0], dtype=self.dtype, name="first")(
+    h = EdgeConcatDense(self.features[0], dtype=self.dtype, param_dtype=self.param_dtype,
+                        name="first")(
         v, v, graph.senders, graph.receivers, graph.edges)
     h = nn.relu(h)
     if self.layer_norm:
-      h = nn.LayerNorm(dtype=self.dtype, name="first_norm")(h)
+      h = nn.LayerNorm(dtype=self.dtype, param_dtype=self.param_dtype, name="first_norm")(h)
     edges = MLP(self.features[1:], activate_final=True, layer_norm=self.layer_norm,
-                dtype=self.dtype, name="rest")(h) if len(self.features) > 1 else h
+                dtype=self.dtype, param_dtype=self.param_dtype,
+                name="rest")(h) if len(self.features) > 1 else h
     return graph._replace(edges=edges)
 
 
@@ -91,19 +100,22 @@ class InterEdgeLayer(nn.Module):
   layer_norm: bool = False
   dtype: Any = None
   product: bool = False
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     v = graph.nodes
     width = self.kernel_features or v.shape[-1]
-    fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype, name="W")(
+    fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype,
+                            param_dtype=self.param_dtype, name="W")(
         v, v, graph.senders, graph.receivers)
     if self.product:
-      fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype, name="W_product")(
+      fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype,
+                               param_dtype=self.param_dtype, name="W_product")(
           v[graph.senders] * v[graph.receivers])
     inputs = fused if graph.edges is None else jnp.concatenate([fused, graph.edges], -1)
     edges = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
-                dtype=self.dtype, name="mlp")(inputs)
+                dtype=self.dtype, param_dtype=self.param_dtype, name="mlp")(inputs)
     return graph._replace(edges=edges)
 
 
@@ -124,15 +136,17 @@ class NodeLayer(nn.Module):
   layer_norm: bool = False
   dtype: Any = None
   incident: str = "both"
+  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     num_nodes = graph.nodes.shape[0]
     agg = aggregate_edges(graph.edges, graph.senders, graph.receivers, num_nodes,
                           self.aggregation, self.sender_layout, self.incident)
-    agg = agg.astype(self.dtype or graph.nodes.dtype)
+    agg = agg.astype(self.dtype or jnp.result_type(graph.nodes.dtype, self.param_dtype))
     nodes = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
-                dtype=self.dtype, name="mlp")(jnp.concatenate([agg, graph.nodes], -1))
+                dtype=self.dtype, param_dtype=self.param_dtype,
+                name="mlp")(jnp.concatenate([agg, graph.nodes], -1))
     return graph._replace(nodes=nodes)
 
 
@@ -144,6 +158,7 @@ class _GCNUnit(nn.Module):
   layer_norm: bool = False
   dtype: Any = None
   incident: str = "both"
+  param_dtype: Any = jnp.float32
 
   def edge_layer(self) -> nn.Module:
     raise NotImplementedError
@@ -152,14 +167,15 @@ class _GCNUnit(nn.Module):
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     graph = self.edge_layer()(graph)
     return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
-                     self.dtype, self.incident, name="node")(graph)
+                     self.dtype, self.incident, self.param_dtype, name="node")(graph)
 
 
 class IntraGCNUnit(_GCNUnit):
   """Intra-edge layer then node layer (one "intra" unit of RR-Net)."""
 
   def edge_layer(self):
-    return IntraEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype, name="edge")
+    return IntraEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
+                          param_dtype=self.param_dtype, name="edge")
 
 
 class InterGCNUnit(_GCNUnit):
@@ -169,4 +185,4 @@ class InterGCNUnit(_GCNUnit):
 
   def edge_layer(self):
     return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
-                          product=self.product, name="edge")
+                          product=self.product, param_dtype=self.param_dtype, name="edge")

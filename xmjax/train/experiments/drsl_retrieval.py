@@ -199,11 +199,13 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
   Every variant (`name`, `scorer`) sees the same batches and initial
   encoders (the same seeds)."""
   t = config.train
-  model = make_model(config, data, image_role, text_role, scorer)
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
   per_epoch = steps_per_epoch(max(n_i, n_t), t.batch_size)
   num_steps = t.num_epochs * per_epoch
   mesh = parallel.make_mesh(config, t.batch_size)
+  model = make_model(config, data, image_role, text_role, scorer)
+  if mesh.size > 1:   # each device scores its own images' pairs (not all of them)
+    model = model.clone(row_axis=parallel.DATA_AXIS, mesh=mesh)
 
   def split_arrays(split):
     return parallel.replicate([jnp.asarray(a) for a in (
