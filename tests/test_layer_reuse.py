@@ -215,3 +215,36 @@ def test_eager_calls_of_the_models_compile_once_per_shape():
   }
   counts = {name: second_call_compiles(call) for name, call in calls.items()}
   assert counts == dict.fromkeys(calls, 0), counts
+
+
+def test_small_reuse_errors_name_what_is_wrong():
+  import warnings
+  import flax.linen as flax_nn
+  from xmjax.graph import classification_graph
+  from xmjax.models import from_config
+  from xmjax.models.sdml import DSAE, sdml_loss
+  from xmjax.nn import multi_head_similarity
+  k = 4
+  weights = (jnp.ones((k, k)), jnp.zeros(k), jnp.ones((k, 1)), jnp.zeros(1))
+  with pytest.raises(ValueError, match="node width 10 does not split into 4 heads"):
+    multi_head_similarity(jnp.ones((3, 10)), jnp.ones((3, 10)), k, *weights)
+  dsae = DSAE(input_dim=6, hidden=(8,), code_dim=4)
+  with pytest.raises(ValueError, match="input of width 5 .* input_dim=6"):
+    dsae.init(jax.random.key(0), jnp.ones((2, 5)))
+  h, x = jnp.ones((3, 4)) / 2, jnp.ones((3, 6))
+  projection = jnp.eye(4)[:, :3]
+  with pytest.raises(ValueError, match="label 3 is not below the 3 classes"):
+    sdml_loss(h, x, x, jnp.array([0, 3, -1]), projection)
+  assert np.isnan(jax.jit(sdml_loss)(h, x, x, jnp.array([0, 3, -1]), projection))   # traced: loud
+  assert np.isfinite(jax.jit(sdml_loss)(h, x, x, jnp.array([0, 2, -1]), projection))
+  with pytest.raises(ValueError, match="'latnet' is not one of its fields; did you mean 'latent'"):
+    from_config(RRNet, {"latnet": 32, "num_steps": 10})
+  assert from_config(RRNet, {"latent": 32, "num_steps": 10}).latent == 32   # other settings skipped
+  rng = np.random.default_rng(1)
+  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
+                               rng.normal(size=(4, 3)).astype(np.float32),
+                               rng.random((20, 4)).astype(np.float32), None,
+                               k1=3, k2=1, num_candidates=2)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    assert "unit0_intra" in flax_nn.tabulate(RRNet(), jax.random.key(0))(graph)

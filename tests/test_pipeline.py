@@ -124,3 +124,31 @@ def test_logged_training_metrics_are_the_mean_over_the_logging_interval(tmp_path
     logged = [json.loads(line) for line in f]
   assert [(r["step"], r["t/train_value"]) for r in logged] == [(5, 3.0), (7, 6.5)]
   assert [r["t/train_best_value"] for r in logged] == [5.0, 7.0]    # snapshots: the latest
+
+
+@pytest.mark.parametrize("log_every,checkpoint_every", [(4, 2), (2, 4)])
+def test_a_diverged_loss_stops_the_stage_before_a_checkpoint_keeps_it(
+    tmp_path, log_every, checkpoint_every):
+  import flax.struct
+  import jax.numpy as jnp
+  from xmjax.train.checkpoint import Checkpointer
+  from xmjax.train.loop import TrainingDiverged, run_training
+
+  @flax.struct.dataclass
+  class Counter:
+    step: jax.Array
+
+  @jax.jit
+  def step_fn(state, value):
+    return Counter(state.step + 1), {"loss": value, "valid_map": jnp.float32(0.5)}
+
+  checkpointer = Checkpointer(str(tmp_path / "ckpt"))
+  losses = [1.0, 0.9, 0.8, 0.7, 0.6, np.nan, np.nan, np.nan]   # diverges at step 6
+  with pytest.raises(TrainingDiverged, match=r"stage t: training diverged, loss=nan in steps "
+                                             r"5\.\.(6|8); the checkpoint of step 4 is the last"):
+    run_training(state=Counter(jnp.array(0)), train_step=step_fn,
+                 batch_fn=lambda step: (jnp.float32(losses[step]),), num_steps=8,
+                 checkpointer=checkpointer, writer=None, prefix="t", log_every=log_every,
+                 checkpoint_every=checkpoint_every)
+  saved = Checkpointer(str(tmp_path / "ckpt")).all_steps()
+  assert saved == [s for s in (2, 4) if s % checkpoint_every == 0]   # nothing past the NaN

@@ -37,13 +37,17 @@ def test_readme_python_snippets_run_as_written():
   says they print."""
   section = readme().split("## Reusing the layers from your own JAX code")[1].split("\n## ")[0]
   snippets = re.findall(r"```python\n(.*?)```", section, re.S)
+  four_devices = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
   expected = [("(100, 16) (500, 16)",), ("loss 0.24, accuracy 0.59", 0.01),
-              ("(3, 16) True",)]
+              ("(3, 16) True",), ("(256, 100) P('data', None)", 0.0, four_devices),
+              ("bfloat16 float32",)]
   assert len(snippets) == len(expected)
-  for snippet, (output, *tolerance) in zip(snippets, expected):
-    result = run_python(snippet)
+  for snippet, (output, tolerance, env) in zip(
+      snippets, [e + (0.0, None)[len(e) - 1:] for e in expected]):
+    result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
-    assert same_output(result.stdout.strip().splitlines()[-1], output, *tolerance), result.stdout
+    assert same_output(result.stdout.strip().splitlines()[-1], output, tolerance), result.stdout
 
 
 def same_output(got: str, expected: str, tolerance: float = 0.0) -> bool:

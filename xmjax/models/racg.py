@@ -101,6 +101,13 @@ class RACG(nn.Module):
   Methods (call with `model.apply(variables, ..., method=...)`):
     encode_images(regions (B, R, D), boxes (B, R, 4), mask (B, R)) -> ImageNodes
     encode_captions(tokens, pos, heads (B, L) int, lengths (B,), link (B, L)) -> CaptionNodes
+      tokens (B, L) int word ids and pos (B, L) int part-of-speech ids
+      (0 = padding, `xmjax.data.text`); heads[b, i] is the index (0..L-1,
+      within the caption) of word i's dependency head, -1 for the root word,
+      padding and unparsed words (no head edge; every word keeps its self
+      loop); lengths are the real words per caption; link (B, L) bool marks
+      the words that join the cross graph (nouns and adjectives,
+      `Captions.link_mask()`; padding is masked off whatever it says).
     scores(ImageNodes (Bi, ...), CaptionNodes (Bt, ...)) -> (Bi, Bt) float32
     __call__(regions, boxes, region_mask, tokens, pos, heads, lengths, link) -> (B, B)
   """

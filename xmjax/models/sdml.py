@@ -86,6 +86,9 @@ class DSAE(nn.Module):
     return _l2_normalize(x_hat) if self.normalize_decoder else x_hat.astype(jnp.float32)
 
   def __call__(self, x):
+    if x.shape[-1] != self.input_dim:
+      raise ValueError(f"DSAE: input of width {x.shape[-1]} (shape {tuple(x.shape)}) for an "
+                       f"autoencoder of input_dim={self.input_dim}")
     h = self.encode(x)
     return h, self.decode(h)
 
@@ -105,11 +108,22 @@ def sdml_loss_terms(h, x_hat, x, labels, projection) -> tuple[jax.Array, jax.Arr
   """(reconstruction, supervised): the batch mean of ||x_hat - x|| over all
   rows, and of ||P^T h - y|| over the labelled rows only (label >= 0), as
   the authors average them; 0 when no row is labelled."""
+  num_classes = projection.shape[1]
+  if x_hat.shape != x.shape:
+    raise ValueError(f"sdml_loss: reconstruction x_hat {tuple(x_hat.shape)} and input x "
+                     f"{tuple(x.shape)} must have one shape")
+  if not isinstance(labels, jax.core.Tracer) and np.any(np.asarray(labels) >= num_classes):
+    raise ValueError(f"sdml_loss: label {int(np.max(np.asarray(labels)))} is not below the "
+                     f"{num_classes} classes of the projection (labels are 0..{num_classes - 1}, "
+                     "or -1 for unlabelled rows)")
   reconstruction = jnp.mean(jnp.linalg.norm(x_hat - x.astype(jnp.float32), axis=-1))
   labelled = labels >= 0
-  onehot = jax.nn.one_hot(labels, projection.shape[1])
+  onehot = jax.nn.one_hot(labels, num_classes)
   supervised = jnp.linalg.norm(h @ projection - onehot, axis=-1)
   supervised = jnp.sum(jnp.where(labelled, supervised, 0.0)) / jnp.maximum(jnp.sum(labelled), 1)
+  # Traced labels cannot raise: one out of range makes the loss NaN (loud),
+  # where one_hot alone would silently give it an all-zero target.
+  supervised = jnp.where(jnp.any(labels >= num_classes), jnp.nan, supervised)
   return reconstruction, supervised
 
 

@@ -61,6 +61,11 @@ def multi_head_similarity(h: jax.Array, r: jax.Array, num_heads: int, fc1_kernel
   can run under vmap over pairs.
   """
   *lead, d = h.shape
+  if d % num_heads:
+    raise ValueError(f"multi_head_similarity: node width {d} does not split into {num_heads} "
+                     f"heads (it must be a multiple of num_heads)")
+  if r.shape != h.shape:
+    raise ValueError(f"multi_head_similarity: h {h.shape} and r {r.shape} must have one shape")
   split = lambda x: x.reshape(*lead, num_heads, d // num_heads)
   cosine = jnp.sum(l2_normalize(split(h)) * l2_normalize(split(r)), axis=-1)  # (..., n, k)
   hidden = jnp.tanh(cosine @ fc1_kernel + fc1_bias)

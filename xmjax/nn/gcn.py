@@ -160,6 +160,7 @@ class _GCNUnit(nn.Module):
   incident: str = "both"
   param_dtype: Any = jnp.float32
 
+  @nn.nowrap   # a factory, not a layer: nn.tabulate must not record its result
   def edge_layer(self) -> nn.Module:
     raise NotImplementedError
 
@@ -173,6 +174,7 @@ class _GCNUnit(nn.Module):
 class IntraGCNUnit(_GCNUnit):
   """Intra-edge layer then node layer (one "intra" unit of RR-Net)."""
 
+  @nn.nowrap
   def edge_layer(self):
     return IntraEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
                           param_dtype=self.param_dtype, name="edge")
@@ -183,6 +185,7 @@ class InterGCNUnit(_GCNUnit):
   `product` as in InterEdgeLayer."""
   product: bool = False
 
+  @nn.nowrap
   def edge_layer(self):
     return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
                           product=self.product, param_dtype=self.param_dtype, name="edge")

@@ -32,6 +32,26 @@ FAULT_ENV = "XMJAX_FAULT_INJECTION"
 log = logging.getLogger("xmjax")
 
 
+class TrainingDiverged(RuntimeError):
+  """A stage's training loss became NaN or infinite."""
+
+
+def _losses(metrics: Mapping[str, Any]) -> dict[str, Any]:
+  return {k: v for k, v in metrics.items() if k == "loss" or k.endswith("_loss")}
+
+
+def _check_finite_losses(prefix: str, first: int, last: int, losses: Mapping[str, float],
+                         saved: int) -> None:
+  bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
+  if bad:
+    kept = f"the checkpoint of step {saved} is the last finite one" if saved else \
+        "no checkpoint was written"
+    raise TrainingDiverged(
+        f"stage {prefix}: training diverged, {', '.join(f'{k}={v}' for k, v in bad.items())} "
+        f"in steps {first + 1}..{last}; {kept}. A smaller learning rate, or float32 instead "
+        "of bfloat16, usually helps")
+
+
 def _maybe_die(stage: str, step: int, point: str) -> None:
   spec = os.environ.get(FAULT_ENV)
   if spec and spec == f"{stage}:{step}:{point}":
@@ -81,6 +101,10 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
     log.info("stage %s: training %d steps", prefix, num_steps)
   progress = Progress(num_steps, start, prefix, every=log_every)
   interval_sum, interval_steps = None, 0
+  # A NaN or infinite loss stops the stage before a checkpoint could keep
+  # the diverged state: the losses are checked at every logging interval
+  # and before every save (a diverged run must not look like a finished one).
+  last_saved, last_checked = start, start
   try:
     for step in range(start, num_steps):
       state, metrics = train_step(state, *batch_fn(step))
@@ -95,6 +119,8 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
         host = {k: float(v) if k.startswith(tuple(snapshot_prefixes)) else float(v) / interval_steps
                 for k, v in jax.device_get(interval_sum).items()}
         interval_sum, interval_steps = None, 0
+        _check_finite_losses(prefix, last_checked, done, _losses(host), last_saved)
+        last_checked = done
         if writer is not None:
           writer.write_scalars(done, {f"{prefix}/train_{k}": v for k, v in host.items()})
         progress.update(done, host)
@@ -106,7 +132,11 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
         writer.write_scalars(done, {f"{prefix}/valid_{k}": v for k, v in valid.items()})
       _maybe_die(prefix, done, "step")
       if done % checkpoint_every == 0 or done == num_steps:
+        if last_checked != done:
+          _check_finite_losses(prefix, last_checked, done, {
+              k: float(v) for k, v in jax.device_get(_losses(metrics)).items()}, last_saved)
         checkpointer.save(done, state)
+        last_saved = done
         _maybe_die(prefix, done, "save")
       for hook in hooks:
         hook(prefix, done, state)

@@ -83,6 +83,15 @@ def replicate(tree, mesh: Mesh):
   return _put(tree, NamedSharding(mesh, PartitionSpec()))
 
 
+def to_host(x: jax.Array) -> np.ndarray:
+  """The whole of `x` as a NumPy array on every process, also when it is
+  sharded over other processes' devices (a row-sharded score matrix)."""
+  if getattr(x, "is_fully_addressable", True):
+    return np.asarray(x)
+  from jax.experimental import multihost_utils
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def shard_rows(rows: np.ndarray, mesh: Mesh) -> jax.Array:
   """Places a batch's row indices split along the data axis."""
   return _put(np.asarray(rows), NamedSharding(mesh, PartitionSpec(DATA_AXIS)))

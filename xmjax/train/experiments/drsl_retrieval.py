@@ -266,7 +266,8 @@ def results(run: Run, prepared, states) -> dict[str, Any]:
     with run.timed("score" if name == "drsl" else f"{name}_score"):
       for split in ("test", "valid"):
         if all(len(data.labels(split, r)) for r in roles_):
-          scores[split] = np.asarray(compiled(drsl_scores)(
+          # Row-sharded when the model splits its rows over the mesh.
+          scores[split] = parallel.to_host(compiled(drsl_scores)(
               state.selected() if select else state.train,
               jnp.asarray(data.features(split, image_role)),
               jnp.asarray(data.features(split, text_role))))
