@@ -12,7 +12,7 @@ Writes drsl/map_pix2fou, drsl/map_fou2pix, drsl/map_mean (and map50_),
 drsl/selected_epoch, and the baselines of the same split: CCA (cca/) and a
 supervised linear model (linear/). Expected (seed 0, about 70 s on 2 CPU
 cores): drsl/map_mean 0.821, linear/map_mean 0.825, cca/map_mean 0.577;
-five seeds in the README.
+five seeds in docs/retrieval.md.
 """
 
 from xmjax.configs import schemas

@@ -23,7 +23,7 @@ Measured (2 CPU cores, seed 0, data seed 0, about 6 minutes for the four
 models): minimal_pair_spatial racg 60.7, racg_no_cross 62.4, scan_t2i
 71.4, vse 48.9; minimal_pair_colour 100 for all but vse (51.1); rsum 533.4,
 535.8, 549.0, 382.2. Nine runs (data seeds x model seeds) with paired
-tests: README, "The relational scenes benchmark".
+tests: docs/racg.md, "The relational scenes benchmark".
 """
 
 from xmjax.configs import schemas

@@ -11,7 +11,7 @@ configs/rrnet_filmtrust.py's settings and departures from the paper (rating
 node attributes with half of the training ratings held out as each step's
 targets, predictions averaged over 16 attribute draws made the same way,
 width 32, Adam 1e-3 for 1000 steps; mean of 5 random 80/20 splits). Those
-were measured on FilmTrust-layout data only (README, "RR-Net on ratings").
+were measured on FilmTrust-layout data only (docs/rrnet.md, "RR-Net on ratings").
 The rating attributes are sparse (`rrnet.attribute_layout="sparse"`, one
 entry per rating): on a generated set of the public release's size (7,400
 users, 99,000 items, 281,200 ratings) a step takes 1.2 s and the run peaks

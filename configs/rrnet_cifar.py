@@ -60,7 +60,7 @@ def get_config(dataset: str = "cifar10"):
   config.rrnet.num_steps = 500
   config.rrnet.checkpoint_every = 100
   # Adam (paper: SGD 0.01): on the digits, SGD needed far more full-graph
-  # steps than Adam to leave the chance-level plateau (README, "Deviations").
+  # steps than Adam to leave the chance-level plateau (docs/deviations.md).
   config.rrnet.optimizer.name = "adam"
   config.rrnet.optimizer.learning_rate = 1e-3
   return config

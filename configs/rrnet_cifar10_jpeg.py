@@ -21,7 +21,7 @@ configs/rrnet_cifar.py's RR-Net (k1 = 10, k2 = 2, K = 10, hidden 16, 5
 units, MiniLM label nodes, Adam 1e-3, 500 full-graph steps), then the
 graph-free MLP re-ranker of the same size on the same candidates.
 Measured (model seed 0): baseline 0.7596, RR-Net 0.7573, MLP re-ranker
-0.7595 test top-1 (paper, full ResNet18: 0.8704 -> 0.8963); README, "RR-Net
+0.7595 test top-1 (paper, full ResNet18: 0.8704 -> 0.8963); docs/rrnet.md, "RR-Net
 on the papers' own data".
 """
 

@@ -12,7 +12,7 @@ on the same graphs, its ablations (`rrnet.ablations`, each under its own
 prefix): inter units only, no instance graph, no label graph, and a
 graph-free MLP re-ranker of the same size (about 160 CPU-seconds in all, 2
 minutes 40 on 2 CPU cores shared with another job; baseline 0.967, RR-Net
-0.972). Five seeds of all six and what they say: README, "What RR-Net's
+0.972). Five seeds of all six and what they say: docs/rrnet.md, "What RR-Net's
 relations add".
 """
 
@@ -38,7 +38,7 @@ def get_config():
   config.rrnet.units = "intra,inter,intra,inter,inter"
   # Width 32 (paper: 16) and Adam (paper: SGD 0.01): measured on this data,
   # width 16 sits at or below the baseline, and SGD needs far more than 300
-  # full-graph steps to leave the chance-level plateau (see README).
+  # full-graph steps to leave the chance-level plateau (see docs/rrnet.md).
   config.rrnet.latent = 32
   config.rrnet.hidden = 32
   config.rrnet.label_features = "random"

@@ -10,7 +10,7 @@ the class order of xmjax/data/class_names.py (ESC-50 target order), `folds`
 k1 = 5, k2 = 2, K = 10, hidden 16, 2 units (intra, inter). Optimizer: Adam
 1e-3 for 300 full-graph steps instead of the paper's SGD (lr 0.01 on ESC-10,
 0.1 on ESC-50, momentum 0.9, weight decay 5e-4): on generated ESC-layout data
-SGD stayed at chance for 300 steps where Adam beat the baseline (README,
+SGD stayed at chance for 300 steps where Adam beat the baseline (docs/rrnet.md,
 "Deviations"); the paper's optimizer is `--config.rrnet.optimizer.name=sgd
 --config.rrnet.optimizer.learning_rate=0.01`. Label nodes: MiniLM embeddings of the class
 names (paper: word2vec; your own vectors with label_features="file").

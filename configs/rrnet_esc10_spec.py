@@ -24,7 +24,7 @@ embeddings), Adam 1e-3 for 300 full-graph steps (paper: SGD; see
 configs/rrnet_esc10.py), then the graph-free MLP re-ranker of the same size
 on the same candidates. Measured (5 model seeds x 5 folds): baseline
 0.817 ± 0.006, RR-Net 0.790 ± 0.025, MLP re-ranker 0.832 ± 0.013 (paper:
-0.965 on EnvNet features); README, "RR-Net on the papers' own data".
+0.965 on EnvNet features); docs/rrnet.md, "RR-Net on the papers' own data".
 """
 
 from xmjax.configs import schemas, sibling_config

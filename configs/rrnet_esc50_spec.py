@@ -9,7 +9,7 @@ paper's ESC-50 graph: k1 = 10, k2 = 2, K = 20, and 1000 RR-Net steps
 instead of 300: chosen on fold 1's validation graph from 300, 1000, 3000
 (valid accuracy 0.29, 0.51, 0.49; at 300 RR-Net is still on the chance
 plateau). Measured (model seed 0, 5 folds): baseline 0.581, RR-Net 0.447,
-MLP re-ranker 0.586 (paper: 0.808); README, "RR-Net on the papers' own data".
+MLP re-ranker 0.586 (paper: 0.808); docs/rrnet.md, "RR-Net on the papers' own data".
 """
 
 from xmjax.configs import sibling_config

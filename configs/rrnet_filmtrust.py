@@ -19,7 +19,7 @@ RMSE on the test ratings in the original scale, mean over 5 random 80/20
 splits; `mean/test_rmse` is the training-mean baseline, `mf/test_rmse`
 biased matrix factorisation.
 
-Departures from the paper, each measured (README, "RR-Net on ratings"):
+Departures from the paper, each measured (docs/rrnet.md, "RR-Net on ratings"):
 node attributes from each split's training ratings instead of 128 random
 values, half of the training ratings held out of the attributes as each
 step's targets, test predictions averaged over 16 attribute draws made
@@ -36,7 +36,7 @@ Expected on generated FilmTrust-layout files with a planted rank-4 signal
 RMSE 0.542 against MF's 0.537 and the mean's 0.943 on data seed 0 (the
 paper's settings: 0.752); over data seeds 2-6, not used to choose the
 settings, RR-Net minus MF is -0.013 ± 0.009 RMSE per seed, below MF on
-all five (paired t p = 0.035; README). On the real files: README, "RR-Net
+all five (paired t p = 0.035; docs/rrnet.md). On the real files: docs/rrnet.md, "RR-Net
 on the papers' own data".
 """
 
@@ -58,7 +58,7 @@ def get_config():
   # (benchmarks/RESULTS.md, "RR-Net ratings, real FilmTrust").
   r.edge_chunk_size = 100_000
   r.units = "intra,inter,intra,inter,inter"
-  # Departures from the paper, each measured (README, "RR-Net on ratings");
+  # Departures from the paper, each measured (docs/rrnet.md, "RR-Net on ratings");
   # the paper's values are in the comments.
   r.node_attributes = "ratings"    # paper: "random" (node_dim uniform [0, 1) values)
   r.node_dim = 128                 # width of the random attributes (unused with "ratings")

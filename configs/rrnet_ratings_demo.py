@@ -14,7 +14,7 @@ training-mean baseline `mean/test_rmse` and biased matrix factorisation
 
 Expected (2 CPU cores, about 3 minutes): RMSE RR-Net 0.450 ± 0.023, MF
 0.467 ± 0.017, training mean 0.806 (mean ± std of the 5 splits; RR-Net
-below MF on 4 of them). One data seed: see the README, "RR-Net on
+below MF on 4 of them). One data seed: see docs/rrnet.md, "RR-Net on
 ratings", for how RR-Net and MF compare over seven.
 """
 

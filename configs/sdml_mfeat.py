@@ -13,7 +13,7 @@ epochs; each view keeps its parameters of lowest validation ||P^T h - y||.
 Writes sdml/map_<q>2<t> for all 30 ordered pairs, sdml/map_mean, map50_, and
 the baselines on the same split: CCA (cca/) and a supervised linear model
 (linear/). Expected (seed 0, a few minutes on 2 CPU cores): sdml/map_mean
-about 0.84, above linear/map_mean and cca/map_mean; five seeds in the README.
+about 0.84, above linear/map_mean and cca/map_mean; five seeds in docs/retrieval.md.
 
 Adding a modality later (trains only it, against the saved P):
 

@@ -10,7 +10,7 @@ modality, in-512-512-128-512-512-in (the paper's 1024-1024-512 shapes are
 for 4096-d inputs), P a fixed column-orthogonal 128 x 10 matrix, the
 paper's loss and selection (lowest validation ||P^T h - y|| per network),
 Adam (0.5, 0.999) 2e-4, batch 100, 50 epochs. Not tuned beyond that one
-choice (no time was left for a sweep; README). CCA and the linear model of
+choice (not swept; docs/retrieval.md). CCA and the linear model of
 the same split in the same run.
 """
 

@@ -330,7 +330,7 @@ def test_flickr30k_config_runs_on_the_scan_layout_and_ensembles(tmp_path):
   sims = np.load(tmp_path / "run" / "racg" / "similarity.npy")
   assert sims.shape == (8, 40)
   assert results["racg/rsum"] == pytest.approx(metrics.recall_at_k(sims)["rsum"])
-  # Ensemble ("*" rows): a dense-text-graph run, then the README's command
+  # Ensemble ("*" rows): a dense-text-graph run, then docs/racg.md's command
   # averaging the two runs' similarity matrices.
   dense_config = tiny_scan_config(directory)
   dense_config.model.text_graph = "dense"

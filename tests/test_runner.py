@@ -1,4 +1,4 @@
-"""The runner, seen from a task of one's own (toy_task.py, README "Adding a
+"""The runner, seen from a task of one's own (toy_task.py, docs/adding_a_model.md, "Adding a
 model"): what every task gets without writing it, and the runner's helpers."""
 
 import json

@@ -1,4 +1,4 @@
-"""The smallest complete task, written the way README's "Adding a model"
+"""The smallest complete task, written the way docs/adding_a_model.md
 says: a schema, prepare, one training stage, results. Its tests
 (test_runner.py) show what the runner then gives every task for free."""
 

@@ -41,7 +41,7 @@ def attributes_from_ratings(ratings: AttributeRatings, num_users: int, num_items
   Dividing by the count keeps a row's expectation (and so the first layer's
   output: a mean of per-item columns weighted by the ratings) the same when a
   share of the ratings is held out (rrnet.target_fraction); 1/sqrt(count)
-  does not, and measured worse (README).
+  does not, and measured worse (docs/rrnet.md).
 
   layout="dense": (users x items) and (items x users) arrays. "sparse": the
   same matrices as `xmjax.nn.SparseRows` over the rated pairs (memory linear
