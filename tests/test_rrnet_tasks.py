@@ -117,8 +117,15 @@ def test_baselines_have_the_published_feature_widths(arch, width, features):
 def test_unprepared_tfds_data_names_the_directory(tmp_path):
   config = load_config("rrnet_cifar")
   config.data.data_dir = str(tmp_path / "no_tfds_here")
-  with pytest.raises(InputError, match=r"config\.data\.data_dir: cannot open TFDS 'cifar10'.*no_tfds_here"):
+  with pytest.raises(InputError, match=r"config\.data\.data_dir: no prepared TFDS 'cifar10' in "
+                                       r".*no_tfds_here.*tfds build cifar10.*needs TensorFlow"):
     train_and_evaluate(config, str(tmp_path / "run"))
+  # A folder that looks prepared but is not readable still gets TFDS's own reason.
+  (tmp_path / "half" / "cifar10" / "3.0.2").mkdir(parents=True)
+  (tmp_path / "half" / "cifar10" / "3.0.2" / "dataset_info.json").write_text("{}")
+  config.data.data_dir = str(tmp_path / "half")
+  with pytest.raises(InputError, match=r"config\.data\.data_dir: cannot open TFDS 'cifar10'"):
+    train_and_evaluate(config, str(tmp_path / "run2"))
 
 
 def test_shipped_label_embeddings_match_the_class_names():

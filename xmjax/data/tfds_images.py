@@ -11,6 +11,8 @@ tests and throughput runs; never the default).
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import logging
 
 import numpy as np
@@ -34,16 +36,26 @@ def load_tfds_split(name: str, split: str, data_dir: str | None = None,
   shape, num_classes = IMAGE_DATASETS[name]
   mock = (tfds.testing.mock_data(num_examples=fake_examples) if fake_examples > 0
           else contextlib.nullcontext())
+  where = data_dir or "the default TFDS data_dir (~/tensorflow_datasets)"
+  prepare_it = (f"prepare it once with `tfds build {name} --file_format=array_record` on a "
+                "machine with internet (building needs TensorFlow), or pass "
+                "--config.data.fake_examples=N for generated examples")
+  root = os.path.expanduser(data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets")
+  if not fake_examples and "://" not in root and not glob.glob(
+      os.path.join(root, name, "*", "dataset_info.json")):
+    # Before TFDS is asked: it would first log a warning about a folder that
+    # does not exist, and the user needs to know what to prepare, not that.
+    raise InputError(f"config.data.data_dir: no prepared TFDS {name!r} in {where} "
+                     f"(no {os.path.join(root, name, '<version>', 'dataset_info.json')}); "
+                     f"{prepare_it}")
   with mock:
     try:
       source = tfds.data_source(name, split=split, data_dir=data_dir or None,
                                 download=False)
     except Exception as e:  # tfds raises several types for "not prepared here"
-      where = data_dir or "the default TFDS data_dir (~/tensorflow_datasets)"
       raise InputError(
           f"config.data.data_dir: cannot open TFDS {name!r} split {split!r} in {where} "
-          f"({type(e).__name__}: {e}); prepare it once with `tfds build {name} --file_format=array_record` "
-          "on a machine with internet, or pass --config.data.fake_examples=N for generated examples") from e
+          f"({type(e).__name__}: {e}); {prepare_it}") from e
     n = len(source)
     images = np.empty((n,) + shape, np.uint8)
     labels = np.empty((n,), np.int32)
