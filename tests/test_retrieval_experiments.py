@@ -100,7 +100,7 @@ def sdml_five_views(tmp_path_factory):
 def restore_base(config, workdir):
   dims = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47}
   projection = np.load(os.path.join(workdir, "sdml", "P.npy"))
-  return sdml_retrieval.restore_joint(config, dims, projection,
+  return sdml_step.restore_joint(config, dims, projection,
                                       os.path.join(workdir, "sdml", "checkpoints"))
 
 

@@ -79,8 +79,8 @@ def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
   from xmjax.models.sdml import INITS
   from xmjax.train import sdml_step
   assert ranges.SDML_INITS == INITS and ranges.SDML_SELECTION == sdml_step.SELECTION
-  from xmjax.train.experiments import drsl_retrieval
-  assert ranges.DRSL_SELECTION == drsl_retrieval.SELECTION
+  from xmjax.train import drsl_step
+  assert ranges.DRSL_SELECTION == drsl_step.SELECTION
   from xmjax.models.drsl import SCORERS as DRSL_SCORERS
   assert ranges.DRSL_SCORERS == DRSL_SCORERS
   from xmjax.train.rrnet_ablations import ABLATIONS

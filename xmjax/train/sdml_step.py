@@ -24,11 +24,13 @@ from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.sdml import DSAE, sdml_loss_terms
 from xmjax.train.batching import steps_per_epoch
+from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.selection import Best, keep_best
 from xmjax.train.state import TrainState, compute_dtype
 
-__all__ = ["JointState", "SELECTION", "Schedule", "init_joint_state", "learning_rates",
-           "make_networks", "make_optimizer", "modality_seed", "schedules", "sdml_train_step"]
+__all__ = ["JointState", "SELECTION", "Schedule", "encode", "init_joint_state", "learning_rates",
+           "make_networks", "make_optimizer", "modality_seed", "restore_joint", "schedules",
+           "sdml_train_step", "selected_params"]
 
 
 @flax.struct.dataclass
@@ -182,3 +184,19 @@ def schedules(config, sizes: dict[str, int]) -> tuple[Schedule, ...]:
     per_epoch = steps_per_epoch(n, t.batch_size)
     out.append(Schedule(m, t.num_epochs * per_epoch, t.validate_every_epochs * per_epoch))
   return tuple(out)
+
+
+def restore_joint(config, data_dims, projection, checkpoint_dir, step=None) -> JointState:
+  """The joint state in `checkpoint_dir`, latest or at `step` (for evaluation or additions)."""
+  template = init_joint_state(config, make_networks(config, data_dims), projection, 1)
+  return restore_for_eval(Checkpointer(checkpoint_dir), template, step, checkpoint_dir)
+
+
+def selected_params(joint: JointState, modalities) -> dict:
+  """{modality: (best parameters, the own step they were selected at)}."""
+  return {m: (joint.best_params[m], int(joint.best_step[m])) for m in modalities}
+
+
+def encode(params, x, *, network: DSAE):
+  """A network's common-space codes of `x` (jit with `network` static)."""
+  return network.apply({"params": params}, x, method=DSAE.encode)

@@ -21,23 +21,22 @@ import os
 from typing import Any, Sequence
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.configs import schemas
-from xmjax.data.image_text import (LENGTH_MULTIPLE, ImageTextData, caption_arrays, image_arrays,
-                                   load_image_text)
+from xmjax.data.image_text import ImageTextData, caption_arrays, image_arrays, load_image_text
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images
-from xmjax.data.text import NUM_POS, Captions
+from xmjax.data.text import NUM_POS
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
-from xmjax.models.racg import RACG, matched_cross_shares, similarity_matrix, triplet_loss
+from xmjax.models.racg import RACG
 from xmjax.train import optim, parallel, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
-from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.racg_step import cross_share_results, evaluate, train_step
+from xmjax.train.runner import Run, Task, TrainingStage
 from xmjax.train.state import TrainState, compute_dtype, create_train_state
 
 log = logging.getLogger("xmjax")
@@ -81,61 +80,6 @@ def make_model(config, vocab_size: int, cross_graph: bool = True, scorer: str = 
   return from_config(RACG, m, vocab_size=vocab_size, num_pos=NUM_POS, cross_graph=cross_graph,
                      scorer=scorer,
                      dtype=compute_dtype(config.dtype))
-
-
-def train_step(state: TrainState, images, captions, image_ids, *, margin, aux_weight, beta,
-               gamma):
-  """One step: all B x B pairs of the batch scored; triplet + auxiliary loss."""
-  positives = image_ids[:, None] == image_ids[None, :]
-
-  def loss_fn(params):
-    scores = state.apply_fn({"params": params}, *images, *captions)
-    loss, parts = triplet_loss(scores, positives, margin=margin, aux_weight=aux_weight,
-                               beta=beta, gamma=gamma)
-    return loss, (scores, parts)
-
-  (loss, (scores, parts)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  state = state.apply_gradients(grads=grads)
-  recall = jnp.mean(jnp.argmax(scores, axis=1) == jnp.arange(scores.shape[0]))
-  return state, {"loss": loss, **parts, "batch_i2t_r1": recall}
-
-
-def evaluate(config, model, params, images: Images, captions: Captions) -> np.ndarray:
-  """Every test image against every test caption. Captions are grouped by
-  padded length (at most max_length / LENGTH_MULTIPLE groups, one program
-  each), so short captions are scored at their own length."""
-  m = config.model
-  image_inputs = image_arrays(images, np.arange(len(images)))
-  image_block = min(m.eval_image_block, len(images))
-  buckets = -(-captions.lengths // LENGTH_MULTIPLE)
-  sims = np.zeros((len(images), len(captions)), np.float32)
-  for bucket in np.unique(buckets):
-    columns = np.flatnonzero(buckets == bucket)
-    sims_block = compiled(similarity_matrix, model=model, image_block=image_block,
-                          caption_block=min(m.eval_caption_block, len(columns)))(
-        params, image_inputs, caption_arrays(captions, columns))
-    sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
-  return sims
-
-
-def cross_share_results(config, model, params, images: Images, captions: Captions,
-                        prefix: str, block: int = 250) -> dict[str, float]:
-  """How much the cross graph moves the nodes of matching pairs: the mean
-  over test captions of `prefix/cross_share_regions` and
-  `prefix/cross_share_words` (cross-modal message norm over self-term norm,
-  RACG.cross_message_share). Blocks of captions, the last one padded by
-  repeating its final row, so one program serves them all."""
-  n = len(captions)
-  block = min(block, n)
-  totals = {"regions": 0.0, "words": 0.0}
-  for start in range(0, n, block):
-    rows = np.minimum(np.arange(start, start + block), n - 1)
-    shares = compiled(matched_cross_shares, model=model)(
-        params, image_arrays(images, captions.image_index[rows]), caption_arrays(captions, rows))
-    real = min(block, n - start)
-    for side in totals:
-      totals[side] += float(np.asarray(shares[side])[:real].sum())
-  return {f"{prefix}/cross_share_{side}": total / n for side, total in totals.items()}
 
 
 def retrieval_results(config, sims: np.ndarray, prefix: str,

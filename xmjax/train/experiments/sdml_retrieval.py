@@ -23,15 +23,15 @@ import numpy as np
 from xmjax import metrics
 from xmjax.configs import schemas
 from xmjax.errors import InputError
-from xmjax.models.sdml import DSAE, orthogonal_projection
+from xmjax.models.sdml import orthogonal_projection
 from xmjax.train import parallel, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
-from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.loop import write_json_atomic
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
-from xmjax.train.sdml_step import (JointState, init_joint_state, learning_rates,
-                                   make_networks, modality_seed, schedules, sdml_train_step)
+from xmjax.train.sdml_step import (encode, init_joint_state, learning_rates, make_networks,
+                                   modality_seed, restore_joint, schedules, sdml_train_step,
+                                   selected_params)
 
 log = logging.getLogger("xmjax")
 
@@ -95,12 +95,6 @@ def sdml_stage(config, data, modalities, projection, name: str,
       static={"balance": config.model.balance, "schedule": plan, "select_on": t.select_on})
 
 
-def restore_joint(config, data_dims, projection, checkpoint_dir, step=None) -> JointState:
-  """The joint state in `checkpoint_dir`, latest or at `step` (for evaluation or additions)."""
-  template = init_joint_state(config, make_networks(config, data_dims), projection, 1)
-  return restore_for_eval(Checkpointer(checkpoint_dir), template, step, checkpoint_dir)
-
-
 def _paths(workdir):
   root = os.path.join(workdir, "sdml")
   return root, os.path.join(root, "P.npy"), os.path.join(root, "modalities.json")
@@ -129,11 +123,6 @@ def _data_for(config, modalities):
   return common.load_data(data_config)
 
 
-def _selected(joint: JointState, modalities) -> dict:
-  """{modality: (best parameters, the own step they were selected at)}."""
-  return {m: (joint.best_params[m], int(joint.best_step[m])) for m in modalities}
-
-
 def _best_params(config, workdir, registry, projection, fresh: dict) -> dict:
   """The selected networks of every registered modality: `fresh` ones as
   given, the others restored (read only) from their checkpoints."""
@@ -141,7 +130,7 @@ def _best_params(config, workdir, registry, projection, fresh: dict) -> dict:
   for checkpoint in sorted({e["checkpoint"] for m, e in registry.items() if m not in fresh}):
     members = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == checkpoint}
     restored = restore_joint(config, members, projection, os.path.join(workdir, checkpoint))
-    best.update(_selected(restored, members))
+    best.update(selected_params(restored, members))
   return best
 
 
@@ -196,7 +185,7 @@ def train(run: Run, data):
     joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
                           run.restore_step)
     return _data_for(config, list(registry)), _best_params(
-        config, run.workdir, registry, projection, _selected(joint, base))
+        config, run.workdir, registry, projection, selected_params(joint, base))
   if config.add_modality:
     name = config.add_modality
     projection = np.load(p_path, allow_pickle=False)
@@ -204,7 +193,7 @@ def train(run: Run, data):
     with run.timed("train"):
       joint = run.train(sdml_stage(config, data, (name,), projection, f"sdml_add_{name}",
                                    checkpoints))
-    best = _best_params(config, run.workdir, registry, projection, _selected(joint, (name,)))
+    best = _best_params(config, run.workdir, registry, projection, selected_params(joint, (name,)))
     registry[name] = {"checkpoint": checkpoints, "dim": data.dim(name)}
     write_json_atomic(registry_path, registry)
     return data, best
@@ -222,7 +211,7 @@ def train(run: Run, data):
   if set(registry) != set(data.modalities):
     data = _data_for(config, list(registry))
   return data, _best_params(config, run.workdir, registry, projection,
-                            _selected(joint, data.modalities))
+                            selected_params(joint, data.modalities))
 
 
 def results(run: Run, data, trained) -> dict[str, Any]:
@@ -247,10 +236,6 @@ def results(run: Run, data, trained) -> dict[str, Any]:
     per_epoch = steps_per_epoch(len(data.labels("train", m)), batch_size)
     out[f"sdml/selected_epoch_{m}"] = selected[m][1] / per_epoch
   return out
-
-
-def encode(params, x, *, network: DSAE):
-  return network.apply({"params": params}, x, method=DSAE.encode)
 
 
 TASK = Task(name="sdml_retrieval", prepare=prepare, train=train, results=results, stages=stages,
