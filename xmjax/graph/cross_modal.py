@@ -26,6 +26,7 @@ import numpy as np
 
 from xmjax.errors import InputError
 from xmjax.graph.knn import knn_graph, topk_candidates
+from xmjax.nn.aggregation import first_layout_mismatch, is_concrete
 
 
 class _EdgeSetFields(NamedTuple):
@@ -67,16 +68,14 @@ def _check_out_degree(senders, out_degree: int) -> None:
   num_edges = senders.shape[0]
   if out_degree < 0 or (out_degree == 0 and num_edges) or (out_degree and num_edges % out_degree):
     raise ValueError(f"EdgeSet: out_degree={out_degree} does not divide the {num_edges} edges")
-  if isinstance(senders, jax.core.Tracer):
+  if not is_concrete(senders):
     return
-  expected = np.repeat(np.arange(num_edges // max(out_degree, 1)), out_degree)
-  wrong = np.flatnonzero(np.asarray(senders) != expected)
-  if wrong.size:
-    i = int(wrong[0])
+  mismatch = first_layout_mismatch(senders, ((num_edges // max(out_degree, 1), out_degree),))
+  if mismatch:
+    edge, sent_by, expected = mismatch
     raise ValueError(f"EdgeSet: out_degree={out_degree} promises edges sorted by sender, "
-                     f"{out_degree} per node, but edge {i} is sent by node "
-                     f"{int(np.asarray(senders)[i])}, not {int(expected[i])}; pass "
-                     "out_degree=None for a graph without that layout")
+                     f"{out_degree} per node, but edge {edge} is sent by node {sent_by}, not "
+                     f"{expected}; pass out_degree=None for a graph without that layout")
 
 
 jax.tree_util.register_pytree_node(

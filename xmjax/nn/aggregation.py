@@ -54,6 +54,18 @@ def _layout_sizes(layout: SenderLayout) -> tuple[int, int]:
   return sum(c for c, _ in layout), sum(c * d for c, d in layout)
 
 
+def first_layout_mismatch(senders, layout: SenderLayout) -> tuple[int, int, int] | None:
+  """(edge, its sender, the layout's sender) of the first edge of concrete
+  `senders` that breaks the layout (sizes assumed right), or None."""
+  expected = layout_senders(layout)
+  senders = np.asarray(senders)
+  wrong = np.flatnonzero(senders != expected)
+  if not wrong.size:
+    return None
+  i = int(wrong[0])
+  return i, int(senders[i]), int(expected[i])
+
+
 def check_sender_layout(senders, num_nodes: int, layout: SenderLayout) -> None:
   """Raises ValueError unless `senders` is exactly the layout's: sorted by
   sender, node blocks of the stated out-degrees. The sizes are checked
@@ -64,16 +76,13 @@ def check_sender_layout(senders, num_nodes: int, layout: SenderLayout) -> None:
     raise ValueError(f"sender_layout {tuple(map(tuple, layout))} describes "
                      f"{nodes} nodes and {edges} edges; the graph has "
                      f"{num_nodes} nodes and {senders.shape[0]} edges")
-  if not is_concrete(senders):
-    return
-  expected = layout_senders(layout)
-  wrong = np.flatnonzero(np.asarray(senders) != expected)
-  if wrong.size:
-    i = int(wrong[0])
+  mismatch = first_layout_mismatch(senders, layout) if is_concrete(senders) else None
+  if mismatch:
+    edge, sent_by, expected = mismatch
     raise ValueError(f"sender_layout {tuple(map(tuple, layout))} does not match the graph: "
-                     f"edge {i} is sent by node {int(np.asarray(senders)[i])}, the layout says "
-                     f"{int(expected[i])} (edges must be sorted by sender with those "
-                     "out-degrees); pass sender_layout=None for any graph")
+                     f"edge {edge} is sent by node {sent_by}, the layout says {expected} "
+                     "(edges must be sorted by sender with those out-degrees); pass "
+                     "sender_layout=None for any graph")
 
 
 def layout_matches_on_device(senders: jax.Array, layout: SenderLayout) -> jax.Array:
