@@ -382,7 +382,7 @@ def rerank_i2t(similarity: np.ndarray, k1: int = 15, chunk: int = 256, *,
   order = np.argsort(position, axis=1, kind="stable")
   reordered = np.take_along_axis(top, order, axis=1)
   out = sims.copy()
-  ceiling = np.where(np.isfinite(sims), sims, -np.inf).max(axis=1, keepdims=True)
+  ceiling = sims.max(axis=1, keepdims=True)   # non-finite entries are -inf by now
   out[rows, reordered] = np.where(np.isfinite(ceiling), ceiling, 0.0) + 1.0 + (
       k1 - np.arange(k1))[None, :]
   if bad is not None:

@@ -21,16 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from xmjax.errors import InputError
+from xmjax.nn.aggregation import is_concrete
 from xmjax.nn.sharding import map_row_shards, row_plan, whole
 
 # What a NaN score becomes in the running top-k: below every finite score,
 # above the -inf of excluded self pairs and padding (always a real index).
 _NAN_SCORE = float(-np.finfo(np.float32).max)
-
-
-def _is_traced(x) -> bool:
-  return isinstance(x, jax.core.Tracer)
-
 METRICS = ("cosine", "euclidean", "dot")
 
 
@@ -130,7 +126,7 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
   n = features.shape[0]
   if not 1 <= k < n:
     raise InputError(f"k: need 1 <= k < number of nodes, got k={k} for {n} nodes of {name}")
-  if not _is_traced(features) and not bool(jnp.all(jnp.isfinite(features))):
+  if is_concrete(features) and not bool(jnp.all(jnp.isfinite(features))):
     raise InputError(f"{name}: features contain NaN or Inf")
   plan = row_plan(features, row_axis, mesh, name=name)
   points, bias = prepare_points(features, metric)
@@ -163,7 +159,7 @@ def topk_candidates(scores, k: int, *, name: str = "scores") -> tuple[jax.Array,
     raise InputError(f"{name}: expected an (N1, N2) score matrix, got shape {scores.shape}")
   if not 1 <= k <= scores.shape[1]:
     raise InputError(f"k: need 1 <= k <= {scores.shape[1]} columns of {name}, got k={k}")
-  if not _is_traced(scores) and not bool(jnp.all(jnp.isfinite(scores))):
+  if is_concrete(scores) and not bool(jnp.all(jnp.isfinite(scores))):
     raise InputError(f"{name}: scores contain NaN or Inf")
   _, idx = jax.lax.top_k(jnp.where(jnp.isnan(scores), _NAN_SCORE, scores), k)
   senders = jnp.repeat(jnp.arange(scores.shape[0], dtype=jnp.int32), k)

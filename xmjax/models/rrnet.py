@@ -121,14 +121,14 @@ class RRNet(nn.Module):
     intra_layout, inter_layout = fixed_layouts(graph)
     fixed = self.fixed_degree
     if fixed is None:  # use the fast path only where the graph is known to have it
-      shown = shows_fixed_layout(graph)
-      if declares_fixed_layout(graph) and not shown and is_concrete(graph.inter.senders):
+      shown, declared = shows_fixed_layout(graph), declares_fixed_layout(graph)
+      if declared and not shown and is_concrete(graph.inter.senders):
         raise ValueError(
             "graph: its edge sets declare out_degree (sorted by sender, fixed degree) but "
             "their senders do not have that layout; jax.tree.map and _replace keep "
             "out_degree, so after reordering edges rebuild them with EdgeSet(senders, "
             "receivers) (out_degree=None)")
-      fixed = shown or declares_fixed_layout(graph)
+      fixed = shown or declared
     if not fixed:
       intra_layout = inter_layout = None
 

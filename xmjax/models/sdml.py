@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xmjax.nn.aggregation import is_concrete
+
 
 def pytorch_dense_init(fan_in: int):
   """(kernel_init, bias_init) of PyTorch's nn.Linear: both uniform in
@@ -112,7 +114,7 @@ def sdml_loss_terms(h, x_hat, x, labels, projection) -> tuple[jax.Array, jax.Arr
   if x_hat.shape != x.shape:
     raise ValueError(f"sdml_loss: reconstruction x_hat {tuple(x_hat.shape)} and input x "
                      f"{tuple(x.shape)} must have one shape")
-  if not isinstance(labels, jax.core.Tracer) and np.any(np.asarray(labels) >= num_classes):
+  if is_concrete(labels) and np.any(np.asarray(labels) >= num_classes):
     raise ValueError(f"sdml_loss: label {int(np.max(np.asarray(labels)))} is not below the "
                      f"{num_classes} classes of the projection (labels are 0..{num_classes - 1}, "
                      "or -1 for unlabelled rows)")

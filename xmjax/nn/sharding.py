@@ -36,21 +36,21 @@ def _axis_size(mesh, axis: AxisName) -> int:
   return math.prod(mesh.shape[name] for name in names)
 
 
-def _explicit_axes(x) -> bool:
-  """Whether `x`'s type carries a sharding on Explicit mesh axes."""
-  sharding = getattr(jax.typeof(x), "sharding", None)
-  mesh = getattr(sharding, "mesh", None)
+def _explicit(mesh, names=None) -> bool:
+  """Whether any of the mesh's axes `names` (default: all) is Explicit."""
   if mesh is None or mesh.empty:
     return False
-  return any(t == AxisType.Explicit for t in mesh.axis_types)
+  names = mesh.axis_names if names is None else names
+  return any(mesh.axis_types[mesh.axis_names.index(a)] == AxisType.Explicit for a in names)
 
 
 def whole(x: jax.Array) -> jax.Array:
   """`x` replicated on every device. Under Explicit axes an operand sharded
   by rows is all-gathered (a loop over its rows cannot take it sharded);
   otherwise `x` is returned as it is (GSPMD decides)."""
-  spec = getattr(getattr(jax.typeof(x), "sharding", None), "spec", None)
-  if _explicit_axes(x) and spec and any(p is not None for p in spec):
+  sharding = getattr(jax.typeof(x), "sharding", None)
+  spec = getattr(sharding, "spec", None)
+  if _explicit(getattr(sharding, "mesh", None)) and spec and any(p is not None for p in spec):
     return jax.sharding.reshard(x, PartitionSpec())
   return x
 
@@ -101,9 +101,7 @@ def map_row_shards(fn: Callable, rows: jax.Array, *replicated, plan: RowPlan,
   if pad:
     rows = jnp.pad(whole(rows), ((0, pad),) + ((0, 0),) * (rows.ndim - 1))
   local = rows.shape[0] // plan.size
-  names = plan.axis if isinstance(plan.axis, tuple) else (plan.axis,)
-  if any(plan.mesh.axis_types[plan.mesh.axis_names.index(a)] == AxisType.Explicit
-         for a in names):
+  if _explicit(plan.mesh, plan.axis if isinstance(plan.axis, tuple) else (plan.axis,)):
     # Explicit axes: shard_map takes operands only as their types say.
     rows = jax.sharding.reshard(rows, PartitionSpec(plan.axis))
     replicated = tuple(jax.sharding.reshard(x, PartitionSpec()) for x in replicated)
