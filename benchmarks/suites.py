@@ -367,6 +367,7 @@ def resnet_suite(quick: bool) -> list[Record]:
   PyTorch reference is the same network, channels-last with cuDNN autotuning
   and bfloat16 autocast on a GPU."""
   from xmjax.models.cnn import make_baseline
+  from xmjax.configs import schemas
   from xmjax.train import optim
   from xmjax.train.baseline import baseline_train_step
   from xmjax.train.state import create_train_state
@@ -387,7 +388,7 @@ def resnet_suite(quick: bool) -> list[Record]:
       name = jnp.dtype(dtype).name
       model = make_baseline("resnet18", 10, dtype, width)
       variables = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
-      tx = optim.make_optimizer(optim.optimizer_config(), 1000)
+      tx = optim.make_optimizer(schemas.optimizer_config(), 1000)
       state = create_train_state(model.apply, variables["params"], tx, variables["batch_stats"])
       step = jax.jit(functools.partial(baseline_train_step, crop_padding=4, flip=True))
       records.append(time_jitted(step, (state, data, labels, rows, jax.random.key(1), stats),

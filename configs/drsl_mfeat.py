@@ -19,7 +19,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.drsl_retrieval()
+  config = schemas.schema("drsl_retrieval")
   config.name = "drsl_mfeat"
   config.data.format = "mfeat"
   config.data.modalities = "pix,fou"

@@ -13,7 +13,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.drsl_retrieval()
+  config = schemas.schema("drsl_retrieval")
   config.name = "drsl_nuswide"
   config.data.format = "sdml_h5"
   config.data.file = "nus_wide_deep_doc2vec_data_42941.h5py"

@@ -13,7 +13,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.drsl_retrieval()
+  config = schemas.schema("drsl_retrieval")
   config.name = "drsl_pascal"
   config.data.format = "pascal_mat"
   config.data.valid_fraction = 0.1

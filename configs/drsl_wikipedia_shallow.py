@@ -22,7 +22,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.drsl_retrieval()
+  config = schemas.schema("drsl_retrieval")
   config.name = "drsl_wikipedia_shallow"
   config.data.format = "wikipedia_mat"
   config.data.modalities = "image,text"

@@ -12,7 +12,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.drsl_retrieval()
+  config = schemas.schema("drsl_retrieval")
   config.name = "drsl_xmedianet"
   config.data.format = "sdml_h5"
   config.data.file = "xmedianet_deep_doc2vec_data.h5py"

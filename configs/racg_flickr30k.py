@@ -19,7 +19,7 @@ from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "flickr30k"):
-  config = schemas.racg_retrieval()
+  config = schemas.schema("racg_retrieval")
   config.name = f"racg_{dataset}"
   config.seed = 0
   config.log_every = 100

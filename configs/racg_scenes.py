@@ -30,7 +30,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.racg_retrieval()
+  config = schemas.schema("racg_retrieval")
   config.name = "racg_scenes"
   config.seed = 0
   config.log_every = 25

@@ -27,7 +27,7 @@ from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "cifar10"):
-  config = schemas.rrnet_classification()
+  config = schemas.schema("rrnet_classification")
   config.name = f"rrnet_{dataset}"
   config.seed = 0
   config.log_every = 100

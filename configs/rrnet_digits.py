@@ -20,7 +20,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.rrnet_classification()
+  config = schemas.schema("rrnet_classification")
   config.name = "rrnet_digits"
   config.seed = 0
   config.data.name = "optdigits"

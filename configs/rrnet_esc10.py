@@ -20,7 +20,7 @@ from xmjax.configs import schemas
 
 
 def get_config(dataset: str = "esc10"):
-  config = schemas.rrnet_folds()
+  config = schemas.schema("rrnet_folds")
   config.name = f"rrnet_{dataset}"
   config.seed = 0
   config.data.name = dataset

@@ -33,7 +33,7 @@ rrnet_esc10 = sibling_config(__file__, "rrnet_esc10")
 
 
 def get_config(dataset: str = "esc10"):
-  config = schemas.rrnet_classification()
+  config = schemas.schema("rrnet_classification")
   config.name = f"rrnet_{dataset}_spec"
   config.seed = 0
   config.data.name = dataset

@@ -44,7 +44,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.rrnet_ratings()
+  config = schemas.schema("rrnet_ratings")
   config.name = "rrnet_filmtrust"
   config.seed = 0
   config.data.name = "filmtrust"

@@ -27,7 +27,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.sdml_retrieval()
+  config = schemas.schema("sdml_retrieval")
   config.name = "sdml_mfeat"
   config.data.format = "mfeat"
   config.data.modalities = "fou,fac,kar,pix,zer,mor"

@@ -12,7 +12,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.sdml_retrieval()
+  config = schemas.schema("sdml_retrieval")
   config.name = "sdml_wikipedia"
   config.data.format = "sdml_h5"
   config.data.file = "wiki_deep_doc2vec_data_corr_ae.h5py"

@@ -18,7 +18,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.sdml_retrieval()
+  config = schemas.schema("sdml_retrieval")
   config.name = "sdml_wikipedia_shallow"
   config.data.format = "wikipedia_mat"
   config.data.modalities = "image,text"

@@ -13,7 +13,7 @@ from xmjax.configs import schemas
 
 
 def get_config():
-  config = schemas.sdml_retrieval()
+  config = schemas.schema("sdml_retrieval")
   config.name = "sdml_xmedia"
   config.data.format = "xmedia_mat"
   config.data.file = "XMediaFeatures.mat"

@@ -15,6 +15,7 @@ from xmjax.data.text import NUM_POS
 from xmjax.models.cnn import make_baseline
 from xmjax.models.racg import RACG
 from xmjax.nn.aggregation import aggregate_edges
+from xmjax.configs import schemas
 from xmjax.train import optim
 from xmjax.train.baseline import baseline_train_step
 from xmjax.train.state import create_train_state
@@ -52,7 +53,7 @@ def test_resnet_baseline_step_in_bfloat16_stays_close():
     model = make_baseline("resnet18", 10, dtype, width=0.0625)
     variables = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)))
     state = create_train_state(model.apply, variables["params"],
-                               optim.make_optimizer(optim.optimizer_config(learning_rate=0.05), 10),
+                               optim.make_optimizer(schemas.optimizer_config(learning_rate=0.05), 10),
                                variables["batch_stats"])
     step = jax.jit(functools.partial(baseline_train_step, crop_padding=4, flip=True))
     history = []

@@ -291,7 +291,7 @@ def test_every_ablation_stage_removes_what_it_names():
   from xmjax.configs import schemas
   from xmjax.models import CandidateMLP
   from xmjax.train.rrnet_ablations import ABLATIONS, ablation_stage
-  config = schemas.rrnet_classification()
+  config = schemas.schema("rrnet_classification")
   config.rrnet.latent = config.rrnet.hidden = 8
   graph, labels = _problem(seed=4)
   graphs = {"train": (graph, jnp.asarray(labels))}

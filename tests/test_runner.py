@@ -9,8 +9,8 @@ import ml_collections
 import numpy as np
 import pytest
 
-import toy_task
 from conftest import set_fields
+from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.train import provenance, runner
 from xmjax.train.batching import epoch_batch_rows
@@ -21,9 +21,8 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def toy(monkeypatch):
-  monkeypatch.setitem(runner.TASKS, "toy_regression", "toy_task")
-  return toy_task.schema
+def toy():
+  return lambda: schemas.schema("toy_task")
 
 
 def read(path):

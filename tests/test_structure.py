@@ -21,8 +21,8 @@ def imports(path):
 
 
 def test_no_task_imports_another_task():
-  from xmjax.train.experiments import EXPERIMENTS
-  tasks = set(EXPERIMENTS.values())
+  from xmjax.configs import registry
+  tasks = {registry.experiment(name).task for name in registry.names()}
   for module in tasks:
     path = pathlib.Path(ROOT, *module.split(".")).with_suffix(".py")
     for imported, names in imports(path):
@@ -66,36 +66,59 @@ def test_docstrings_point_only_at_files_the_repo_has():
   assert (pathlib.Path(ROOT) / "docs" / "protocols.md").exists()
 
 
-def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
-  from xmjax.configs import ranges
-  from xmjax.models.cnn import BASELINES
-  from xmjax.nn.aggregation import REDUCTIONS
-  from xmjax.nn.relation import FUSIONS
+def test_each_experiment_declares_its_fields_once_in_a_light_module_that_mirrors_the_registries():
+  """One registry: each experiment's schema, rules and task module in its
+  `*_schema.py` beside the task, which imports no JAX; the choices it spells
+  out equal the code registries they mirror; every rule names a field of
+  the schema."""
+  from xmjax.configs import ranges, registry
+  from xmjax.configs.fields import get_field
   from xmjax.train import optim
   from xmjax.train.state import DTYPES
   assert ranges.OPTIMIZERS == optim.OPTIMIZERS and ranges.SCHEDULES == optim.SCHEDULES
-  assert ranges.AGGREGATIONS == REDUCTIONS and ranges.FUSIONS == FUSIONS
-  assert set(ranges.BASELINE_ARCHS) == set(BASELINES) and set(ranges.DTYPES) == set(DTYPES)
+  assert set(ranges.DTYPES) == set(DTYPES)
+  from xmjax.models.cnn import BASELINES
+  from xmjax.nn.aggregation import REDUCTIONS
+  from xmjax.train.experiments import rrnet_classification_schema as rrnet
+  from xmjax.train.rrnet_ablations import ABLATIONS
+  assert set(rrnet.BASELINE_ARCHS) == set(BASELINES) and rrnet.AGGREGATIONS == REDUCTIONS
+  assert rrnet.RRNET_ABLATIONS == tuple(ABLATIONS)
+  from xmjax.models.drsl import SCORERS as DRSL_SCORERS
+  from xmjax.nn.relation import FUSIONS
+  from xmjax.train import drsl_step
+  from xmjax.train.experiments import drsl_retrieval_schema as drsl
+  assert drsl.FUSIONS == FUSIONS and drsl.SELECTION == drsl_step.SELECTION
+  assert drsl.SCORERS == DRSL_SCORERS
   from xmjax.models.sdml import INITS
   from xmjax.train import sdml_step
-  assert ranges.SDML_INITS == INITS and ranges.SDML_SELECTION == sdml_step.SELECTION
-  from xmjax.train import drsl_step
-  assert ranges.DRSL_SELECTION == drsl_step.SELECTION
-  from xmjax.models.drsl import SCORERS as DRSL_SCORERS
-  assert ranges.DRSL_SCORERS == DRSL_SCORERS
-  from xmjax.train.rrnet_ablations import ABLATIONS
-  assert ranges.RRNET_ABLATIONS == tuple(ABLATIONS)
-  from xmjax.models.racg import SCORERS, TEXT_GRAPHS
-  assert ranges.TEXT_GRAPHS == TEXT_GRAPHS
-  assert ranges.RACG_BASELINES == tuple(s for s in SCORERS if s != "racg")
+  from xmjax.train.experiments import sdml_retrieval_schema as sdml
+  assert sdml.INITS == INITS and sdml.SELECTION == sdml_step.SELECTION
   from xmjax.data.scenes import KINDS
-  assert ranges.RULES["racg_retrieval"]["data.scenes.kind"].ok(KINDS[0]) and all(
-      ranges.RULES["racg_retrieval"]["data.scenes.kind"].ok(k) for k in KINDS)
+  from xmjax.models.racg import SCORERS, TEXT_GRAPHS
+  from xmjax.train.experiments import racg_retrieval_schema as racg
+  assert racg.TEXT_GRAPHS == TEXT_GRAPHS and racg.SCENE_KINDS == tuple(KINDS)
+  assert racg.BASELINES == tuple(s for s in SCORERS if s != "racg")
+
   text = (PACKAGE / "configs" / "ranges.py").read_text()
-  header = text.split("def check")[0]
   assert "import jax" not in text
-  assert [line for line in header.splitlines() if line.startswith("from xmjax")] == [
+  assert [line for line in text.splitlines() if line.startswith("from xmjax")] == [
       "from xmjax.configs.fields import comma_list, get_field"]   # itself JAX-free
+  schema_modules = sorted((PACKAGE / "train" / "experiments").glob("*_schema.py"))
+  assert [p.name for p in schema_modules] == [f"{n}_schema.py" for n in sorted(registry.names())]
+  for path in schema_modules:
+    for imported, _ in imports(path):
+      assert imported.split(".")[0] not in ("jax", "flax", "optax", "numpy"), (path, imported)
+      assert not imported.startswith("xmjax.") or imported.startswith(
+          ("xmjax.configs", "xmjax.train.experiments")), (path, imported)
+  for name in registry.names():
+    declared = registry.experiment(name)
+    schema = declared.locked_schema()
+    for field in declared.rules:
+      get_field(schema, field)   # raises naming the field if the rule's field is not there
+  # No central registry is left to edit: the task list, the schema names and
+  # the rules are all the *_schema.py files.
+  runner_text = (PACKAGE / "train" / "runner.py").read_text()
+  assert "TASKS" not in runner_text and "RULES" not in text
   # No task repeats a range check of its own.
   for path in (PACKAGE / "train" / "experiments").glob("*.py"):
     assert "must be >= 1" not in path.read_text(), path
@@ -104,11 +127,11 @@ def test_field_ranges_live_in_one_light_module_that_mirrors_the_registries():
 def test_every_shipped_config_is_in_range_and_a_bad_value_names_its_field():
   import pytest
   from conftest import load_config
-  from xmjax.configs import ranges
+  from xmjax.configs import ranges, registry
   from xmjax.errors import InputError
   for path in sorted((pathlib.Path(ROOT) / "configs").glob("*.py")):
     config = load_config(path.stem)
-    ranges.check(config, config.experiment)
+    ranges.check(config, registry.experiment(config.experiment).rules)
   for name, field, value, match in [
       ("sdml_mfeat", "model.balance", 1.5, r"config\.model\.balance: must be in \[0, 1\], got 1\.5"),
       ("drsl_mfeat", "train.batch_size", 0, r"config\.train\.batch_size: must be >= 1, got 0"),
@@ -124,7 +147,7 @@ def test_every_shipped_config_is_in_range_and_a_bad_value_names_its_field():
       node = node[part]
     node[last] = value
     with pytest.raises(InputError, match=match):
-      ranges.check(config, config.experiment)
+      ranges.check(config, registry.experiment(config.experiment).rules)
 
 
 def test_models_are_built_from_their_config_section_by_matching_names():

@@ -1,6 +1,7 @@
-"""The smallest complete task, written the way docs/adding_a_model.md
-says: a schema, prepare, one training stage, results. Its tests
-(test_runner.py) show what the runner then gives every task for free."""
+"""The smallest complete task outside the package: a schema, prepare, one
+training stage, results, declared as `EXPERIMENT` and named in a config by
+this module's path (`experiment="toy_task"`; docs/adding_a_model.md). Its
+tests (test_runner.py) show what the runner then gives every task for free."""
 
 import flax.linen as nn
 import jax
@@ -10,6 +11,8 @@ import numpy as np
 import optax
 
 from xmjax.configs import schemas
+from xmjax.configs.ranges import at_least, greater_than
+from xmjax.configs.registry import Experiment
 from xmjax.errors import InputError
 from xmjax.train import provenance
 from xmjax.train.batching import epoch_batch_rows
@@ -18,11 +21,10 @@ from xmjax.train.state import create_train_state
 
 
 def schema() -> ml_collections.ConfigDict:
-  config = schemas.run_header("toy_regression", "toy_regression")
+  config = schemas.run_header("toy_regression", "toy_task")
   config.data = ml_collections.ConfigDict(dict(num_rows=256, dim=8, noise=0.1, split_seed=0))
   config.train = ml_collections.ConfigDict(dict(
       num_steps=60, batch_size=32, learning_rate=0.1, checkpoint_every=20))
-  config.lock()
   return config
 
 
@@ -70,5 +72,8 @@ def results(run: Run, data, state):
           "least_squares/test_mse": float(np.mean((np.c_[xt, np.ones(len(xt))] @ w - yt) ** 2))}
 
 
-TASK = Task(name="toy_regression", schema=schema, prepare=prepare, train=train, results=results,
+TASK = Task(name="toy_task", prepare=prepare, train=train, results=results,
             stages=(provenance.Stage("toy"),))
+EXPERIMENT = Experiment(name="toy_task", schema=schema, task="toy_task",
+                        rules={"train.batch_size": at_least(1),
+                               "train.learning_rate": greater_than(0)})

@@ -1,11 +1,33 @@
-"""Training: the runner and its tasks, state, optimizers, loop, checkpoints, logging."""
+"""Training: the runner and its tasks, state, optimizers, loop, checkpoints, logging.
 
-from xmjax.train.checkpoint import Checkpointer
-from xmjax.train.loop import run_training
-from xmjax.train.optim import make_optimizer, make_schedule
-from xmjax.train.runner import (Run, Task, TrainingStage, evaluate_workdir, get_task,
-                                train_and_evaluate)
-from xmjax.train.state import TrainState
+The names below are imported on first use, so importing a JAX-free module
+under `xmjax.train` (a task's `*_schema.py`) initialises no JAX.
+"""
 
-__all__ = ["Checkpointer", "Run", "Task", "TrainState", "TrainingStage", "evaluate_workdir",
-           "get_task", "make_optimizer", "make_schedule", "run_training", "train_and_evaluate"]
+import importlib
+
+_EXPORTS = {
+    "Checkpointer": "xmjax.train.checkpoint",
+    "run_training": "xmjax.train.loop",
+    "make_optimizer": "xmjax.train.optim",
+    "make_schedule": "xmjax.train.optim",
+    "Run": "xmjax.train.runner",
+    "Task": "xmjax.train.runner",
+    "TrainingStage": "xmjax.train.runner",
+    "evaluate_workdir": "xmjax.train.runner",
+    "get_task": "xmjax.train.runner",
+    "train_and_evaluate": "xmjax.train.runner",
+    "TrainState": "xmjax.train.state",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+  raise AttributeError(f"module 'xmjax.train' has no attribute {name!r}")
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_EXPORTS))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ml_collections
 import optax
 
-from xmjax.configs.schemas import optimizer_config  # noqa: F401  (re-exported)
 
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step")
 OPTIMIZERS = ("sgd", "adam", "adamw")

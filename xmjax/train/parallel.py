@@ -22,9 +22,7 @@ import ml_collections
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from xmjax.configs.schemas import mesh_config  # noqa: F401  (re-exported)
 from xmjax.errors import InputError
-from xmjax.process import barrier, is_primary  # noqa: F401  (re-exported)
 
 DATA_AXIS = "data"
 

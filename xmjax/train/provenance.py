@@ -173,8 +173,8 @@ def _message(workdir: str, stage: str, changed: list[str]) -> str:
 
 def record_stages(workdir: str, fingerprints: Mapping[str, Any]) -> None:
   """Adds the fingerprints to workdir/stages.json (the primary process only)."""
-  from xmjax.train import parallel
-  if not parallel.is_primary():
+  from xmjax import process
+  if not process.is_primary():
     return
   from xmjax.train.loop import write_json_atomic
   os.makedirs(workdir, exist_ok=True)

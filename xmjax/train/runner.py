@@ -13,7 +13,8 @@ A task (`Task`) is an experiment reduced to what is its own:
 - `results(run, data, trained) -> dict`: the numbers of results.json.
 
 The runner owns the rest, once for every task: checking the config against
-the task's locked schema and field ranges (`xmjax.configs.ranges`),
+the experiment's locked schema and field rules (its `*_schema.py`, found
+by `xmjax.configs.registry`, which also names the task's module),
 claiming the stages (a finished stage is reused only for the config that
 made it), saving config.json, the metric writer,
 timing.json, jitting the steps (donation, static arguments), checkpoints and
@@ -39,7 +40,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from xmjax.configs import ranges, schemas
+from xmjax.configs import ranges, registry
 from xmjax.errors import InputError
 from xmjax.train import provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
@@ -50,7 +51,7 @@ from xmjax.train.state import check_complete_fields, check_known_fields, save_co
 
 log = logging.getLogger("xmjax")
 
-__all__ = ["Run", "TASKS", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
+__all__ = ["Run", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
            "train_and_evaluate"]
 
 
@@ -90,9 +91,8 @@ def _no_inputs(config) -> dict[str, list[str]]:
 class Task:
   """An experiment as the runner sees it (see the module docstring).
 
-  name: the value of `config.experiment`.
-  schema: () -> every field a config of the task may set (its locked
-    ConfigDict); default: `xmjax.configs.schemas.schema(name)`.
+  name: the value of `config.experiment` (its schema and field rules are
+    the registry's `xmjax.configs.registry.Experiment` of that name).
   stages: the stages' provenance, a tuple or a function of the config (SDML
     adds a stage per modality added later).
   check_workdir: optional (config, workdir, data) -> data: what the config
@@ -110,37 +110,21 @@ class Task:
   results: Callable[["Run", Any, Any], dict[str, Any]]
   stages: Sequence[provenance.Stage] | Callable[[Any], Sequence[provenance.Stage]]
   inputs: Callable[[Any], Mapping[str, Sequence[str]]] = _no_inputs
-  schema: Optional[Callable[[], ml_collections.ConfigDict]] = None
   check_workdir: Optional[Callable[[Any, str, Any], Any]] = None
   ensemble: Optional[Callable[[Any, Sequence[str]], dict[str, Any]]] = None
   headline: Sequence[str] = ()
-
-  def config_schema(self) -> ml_collections.ConfigDict:
-    return self.schema() if self.schema is not None else schemas.schema(self.name)
 
   def stages_for(self, config) -> Sequence[provenance.Stage]:
     return self.stages(config) if callable(self.stages) else self.stages
 
 
-# config.experiment -> the module whose TASK it is (imported on first use,
-# so loading a config or listing tasks imports no model code). A task of
-# your own is one more entry (any importable module defining TASK).
-TASKS = {
-    "rrnet_classification": "xmjax.train.experiments.rrnet_classification",
-    "drsl_retrieval": "xmjax.train.experiments.drsl_retrieval",
-    "sdml_retrieval": "xmjax.train.experiments.sdml_retrieval",
-    "rrnet_folds": "xmjax.train.experiments.rrnet_folds",
-    "rrnet_ratings": "xmjax.train.experiments.rrnet_ratings",
-    "racg_retrieval": "xmjax.train.experiments.racg_retrieval",
-}
-
-
 def get_task(name: str) -> Task:
-  if name not in TASKS:
-    raise InputError(f"config.experiment: unknown experiment {name!r}; "
-                     f"choose one of {sorted(TASKS)}")
-  task = importlib.import_module(TASKS[name]).TASK
-  assert task.name == name, (TASKS[name], task.name)
+  """The task of experiment `name` (its module imported on first use, so
+  loading a config or listing experiments imports no model code)."""
+  declared = registry.experiment(name)
+  task = importlib.import_module(declared.task).TASK
+  if task.name != name:
+    raise ValueError(f"{declared.task}: TASK is named {task.name!r}, its experiment {name!r}")
   return task
 
 
@@ -245,10 +229,11 @@ class Run:
 
 
 def _prepare(task: Task, config) -> tuple[Any, float]:
-  schema = task.config_schema()
+  declared = registry.experiment(task.name)
+  schema = declared.locked_schema()
   check_known_fields(config, schema)
   check_complete_fields(config, schema)
-  ranges.check(config, task.name)
+  ranges.check(config, declared.rules)
   start = time.time()
   data = task.prepare(config)
   return data, time.time() - start

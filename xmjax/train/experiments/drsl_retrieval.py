@@ -14,9 +14,7 @@ import logging
 from typing import Any
 
 import jax.numpy as jnp
-import ml_collections
 
-from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL
@@ -37,13 +35,6 @@ STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
           provenance.Stage("drsl_cosine", exclude=("eval.", "train.ablation_cosine",
                                                    "model.scorer", "model.relation_hidden",
                                                    "model.fusion", "model.block_size")))
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a drsl_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("drsl_retrieval")
-
-
 
 
 def roles(config, data) -> tuple[str, str]:

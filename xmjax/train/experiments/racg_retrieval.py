@@ -21,12 +21,10 @@ import os
 from typing import Any, Sequence
 
 import jax
-import ml_collections
 import numpy as np
 
 from xmjax.configs.fields import comma_list
-from xmjax import metrics
-from xmjax.configs import schemas
+from xmjax import metrics, process
 from xmjax.data.image_text import ImageTextData, caption_arrays, image_arrays, load_image_text
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images
 from xmjax.data.text import NUM_POS
@@ -42,13 +40,7 @@ from xmjax.train.state import TrainState, compute_dtype, create_train_state
 log = logging.getLogger("xmjax")
 
 
-
 STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a racg_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("racg_retrieval")
 
 
 def check_config(config) -> None:
@@ -184,7 +176,7 @@ def results(run: Run, data: ImageTextData, states) -> dict[str, Any]:
   for prefix, variant in variants(config):
     model = make_model(config, data.vocab_size, **variant)
     sims = evaluate(config, model, states[prefix].params, images, captions)
-    if parallel.is_primary():
+    if process.is_primary():
       np.save(run.path(prefix, "similarity.npy"), sims)
     out.update(retrieval_results(config, sims, prefix, images))
   params = states["racg"].params

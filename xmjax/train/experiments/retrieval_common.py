@@ -19,7 +19,6 @@ from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
                                   load_sdml_h5, load_wikipedia_dir, load_xmedia_mat)
-from xmjax.configs.schemas import retrieval_data_config as data_config  # noqa: F401
 from xmjax.errors import InputError
 from xmjax.models.baselines import LINEAR_L2, fit_cca, fit_logistic
 

@@ -34,7 +34,6 @@ import ml_collections
 import numpy as np
 
 from xmjax import graph as graph_lib
-from xmjax.configs import schemas
 from xmjax.data import standardize
 from xmjax.data.images import load_data
 from xmjax.errors import InputError
@@ -53,11 +52,6 @@ log = logging.getLogger("xmjax")
 STAGES = (provenance.Stage("baseline", include=("baseline.", "data.", "seed", "dtype"),
                            outputs=("baseline/outputs.npz",)),
           provenance.Stage("rrnet"))
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a rrnet_classification config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("rrnet_classification")
 
 
 # ----------------------------------------------------------------------------

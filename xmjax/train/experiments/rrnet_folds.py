@@ -26,7 +26,6 @@ import ml_collections
 import numpy as np
 
 from xmjax import graph as graph_lib
-from xmjax.configs import schemas
 from xmjax.data import standardize, validate
 from xmjax.data.class_names import CLASS_NAMES
 from xmjax.data.shipped import open_npz
@@ -42,11 +41,6 @@ NUM_FOLDS = 5
 
 
 STAGES = (provenance.Stage("rrnet"),)
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a rrnet_folds config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("rrnet_folds")
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:

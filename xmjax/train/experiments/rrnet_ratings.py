@@ -54,7 +54,6 @@ import ml_collections
 import numpy as np
 
 from xmjax import graph as graph_lib
-from xmjax.configs import schemas
 from xmjax.data import ratings as ratings_lib
 from xmjax.errors import InputError
 from xmjax.graph import ratings as rating_graph
@@ -75,17 +74,11 @@ from xmjax.train.state import TrainState, compute_dtype, create_train_state
 log = logging.getLogger("xmjax")
 
 
-
 # The splits train one after another, each its own resumable stage, all of
 # one config; the MF baseline depends only on the data and its own fields.
 STAGES = (provenance.Stage("splits", exclude=("mf.",)),
           provenance.Stage("mf", include=("mf.", "data.", "seed"),
                            outputs=("mf/predictions.npz",)))
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a rrnet_ratings config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("rrnet_ratings")
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:

@@ -20,8 +20,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax import metrics
-from xmjax.configs import schemas
+from xmjax import metrics, process
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
 from xmjax.train import parallel, provenance
@@ -39,11 +38,6 @@ log = logging.getLogger("xmjax")
 # The joint stage; a modality added later is a stage of its own
 # ("added/<name>") that reads the joint stage's checkpoints.
 BASE_STAGE = provenance.Stage("sdml", exclude=("eval.", "add_modality"))
-
-
-def default_config() -> ml_collections.ConfigDict:
-  """Every field a sdml_retrieval config may set (the locked schema, xmjax.configs.schemas)."""
-  return schemas.schema("sdml_retrieval")
 
 
 def check_config(config) -> None:
@@ -199,7 +193,7 @@ def train(run: Run, data):
     return data, best
   projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
   os.makedirs(root, exist_ok=True)
-  if not os.path.exists(p_path) and parallel.is_primary():
+  if not os.path.exists(p_path) and process.is_primary():
     np.save(p_path, projection)
   with run.timed("train"):
     joint = run.train(sdml_stage(config, data, data.modalities, projection, "sdml",
