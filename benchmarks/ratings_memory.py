@@ -7,8 +7,8 @@
     python -m benchmarks.ratings_memory --data=/tmp/ciao_sized --variants=rated,rated_sparse
 
 Each variant runs in its own process (so its peak resident set is its own):
-`rrnet_ratings.Problem` on the files with configs/rrnet_filmtrust.py plus
-the variant's overrides, `--steps` training steps of split 0 (the first
+the rrnet_ratings task's `RatingSplits` (xmjax.train.rrnet_rating_stage) on
+the files with configs/rrnet_filmtrust.py plus the variant's overrides, `--steps` training steps of split 0 (the first
 one includes compilation and is reported apart), then the split's test
 prediction with the config's attribute draws. Peak RSS is the process's
 `ru_maxrss` (what `/usr/bin/time -v` reports as "Maximum resident set size").
@@ -71,7 +71,7 @@ def _child(data: str, variant: str, steps: int) -> dict:
     for field, value in VARIANTS[variant].items():
       set_field(config, field, value)
   start = time.perf_counter()
-  problem = get_task(config.experiment).prepare(config)   # the task's data: a rrnet_ratings Problem
+  problem = get_task(config.experiment).prepare(config)   # the task's data: a RatingSplits
   stage = problem.stage(0)
   state = stage.init()
   setup_s = time.perf_counter() - start

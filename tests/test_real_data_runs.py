@@ -69,6 +69,6 @@ def test_filmtrust_config_chunks_the_real_all_items_graph():
   from xmjax.train.experiments import rrnet_ratings
   config = set_fields(load_config("rrnet_filmtrust"), **{
       "data.dir": _real("filmtrust"), "data.num_splits": 1})
-  problem = rrnet_ratings.Problem(config)
+  problem = rrnet_ratings.prepare(config)
   assert problem.graph.inter.senders.shape[0] == 1642 * 2071 and problem.edge_chunks == 38
   assert problem.graph.nodes1.shape[0] == 1642 and problem.graph.nodes2.shape[0] == 2071

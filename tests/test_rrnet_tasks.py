@@ -302,7 +302,7 @@ def test_target_fraction_holds_each_steps_targets_out_of_its_attributes(tmp_path
   write_filmtrust(tmp_path / "filmtrust")
   fields = {"data.dir": str(tmp_path / "filmtrust"), "data.num_splits": 1,
             "rrnet.node_attributes": "ratings", "rrnet.target_fraction": 0.5}
-  problem = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **fields))
+  problem = rr.prepare(set_fields(load_config("rrnet_filmtrust"), **fields))
   stage = problem.stage(0)
   graph, _, loss_mask, attribute_ratings = stage.batches(5)
   train = ~problem.test_masks[0]
@@ -326,7 +326,7 @@ def test_target_fraction_holds_each_steps_targets_out_of_its_attributes(tmp_path
   full = rating_graph.rating_attributes(d, np.flatnonzero(train))
   np.testing.assert_allclose(problem.split_graph(0).nodes1.todense(), full[0], rtol=1e-6)
   with pytest.raises(InputError, match=r"config\.rrnet\.target_fraction: .*node_attributes"):
-    rr.Problem(set_fields(load_config("rrnet_filmtrust"),
+    rr.prepare(set_fields(load_config("rrnet_filmtrust"),
                           **{**fields, "rrnet.node_attributes": "random"}))
 
 
@@ -336,11 +336,12 @@ def test_prediction_draws_average_over_attributes_drawn_as_in_training(tmp_path)
   training ratings (never a test rating); with a vanishing share they are
   the every-rating prediction."""
   from xmjax.train.experiments import rrnet_ratings as rr
+  from xmjax.train.rrnet_rating_steps import from_unit, full_graph_probs
   write_filmtrust(tmp_path / "filmtrust")
   fields = {"data.dir": str(tmp_path / "filmtrust"), "data.num_splits": 1,
             "rrnet.node_attributes": "ratings", "rrnet.target_fraction": 0.5,
             "rrnet.prediction_draws": 3}
-  problem = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **fields))
+  problem = rr.prepare(set_fields(load_config("rrnet_filmtrust"), **fields))
   state = problem.initial_state(0)
   d, test = problem.data, problem.test_masks[0]
   attribute_ratings = rating_graph.split_attribute_ratings(d, np.flatnonzero(~test))
@@ -354,19 +355,19 @@ def test_prediction_draws_average_over_attributes_drawn_as_in_training(tmp_path)
     kept_share.append(weight[~test].mean())
     graph = rating_graph.with_rating_attributes(problem.graph, attribute_ratings._replace(
         weight=jnp.asarray(weight)))
-    expected.append(np.asarray(rr.full_graph_probs(state, graph, problem.edge_ids[test])))
+    expected.append(np.asarray(full_graph_probs(state, graph, problem.edge_ids[test])))
   assert 0.3 < np.mean(kept_share) < 0.7 and len(set(kept_share)) == 3
-  truth_scale = rr.from_unit(np.mean(expected, 0), d.rating_range)
+  truth_scale = from_unit(np.mean(expected, 0), d.rating_range)
   np.testing.assert_allclose(problem.predict(state, 0), truth_scale, rtol=1e-5)
   # A vanishing held-out share: every draw holds every training rating.
-  nearly_all = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+  nearly_all = rr.prepare(set_fields(load_config("rrnet_filmtrust"), **{
       **fields, "rrnet.target_fraction": 1e-9}))
-  every = rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+  every = rr.prepare(set_fields(load_config("rrnet_filmtrust"), **{
       **fields, "rrnet.target_fraction": 1e-9, "rrnet.prediction_draws": 0}))
   np.testing.assert_allclose(nearly_all.predict(state, 0), every.predict(state, 0), rtol=1e-5)
   assert np.abs(problem.predict(state, 0) - every.predict(state, 0)).max() > 1e-3
   with pytest.raises(InputError, match=r"config\.rrnet\.prediction_draws: .*target_fraction"):
-    rr.Problem(set_fields(load_config("rrnet_filmtrust"), **{
+    rr.prepare(set_fields(load_config("rrnet_filmtrust"), **{
         **fields, "rrnet.target_fraction": 0.0}))
 
 

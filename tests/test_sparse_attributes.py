@@ -108,7 +108,7 @@ def test_ratings_task_with_sparse_attributes_matches_dense(tmp_path, budget):
     config = set_fields(load_config("rrnet_filmtrust"), **{**fields,
                                                            "rrnet.attribute_layout": layout})
     if layout == "sparse":
-      assert isinstance(rr.Problem(config).split_graph(0).nodes1, SparseRows)
+      assert isinstance(rr.prepare(config).split_graph(0).nodes1, SparseRows)
     out[layout] = train_and_evaluate(config, str(tmp_path / layout))
   assert out["dense"]["training"] == ("full_graph" if budget > 100 else "edge_minibatch")
   for key in ("rrnet/test_mae", "rrnet/test_rmse"):

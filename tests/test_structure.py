@@ -175,3 +175,12 @@ def test_benchmarks_and_launchers_import_library_code_never_a_task():
     for path in sorted((pathlib.Path(ROOT) / folder).rglob("*.py")):
       text = path.read_text()
       assert "xmjax.train.experiments" not in text, path
+
+
+def test_task_modules_stay_thin():
+  """A task is what is its own; the machinery it would repeat lives in the
+  library (stages, steps, data families), so no module of the task layer
+  grows past 250 lines."""
+  sizes = {path.name: len(path.read_text().splitlines())
+           for path in (PACKAGE / "train" / "experiments").glob("*.py")}
+  assert max(sizes.values()) <= 250, sizes
