@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import jax
 
+from benchmarks import targets
+
 
 @dataclasses.dataclass
 class Record:
@@ -67,7 +69,13 @@ def time_jitted(fn: Callable, args: tuple, *, suite: str, workload: str, sizes: 
   analysis of the compiled program where the backend reports it, unless
   `analytic_flops` is given: XLA counts a loop body once, so programs built on
   lax.scan/lax.map pass their own count.
+
+  Under a compile-only target (`benchmarks.targets.activate`) it compiles
+  for that target instead and returns a `targets.CompileRecord`.
   """
+  if targets.active() is not None:
+    return targets.compile_only(fn, args, suite=suite, workload=workload, sizes=sizes, impl=impl,
+                                analytic_flops=analytic_flops)
   start = time.perf_counter()
   lowered = fn.lower(*args)
   compiled = lowered.compile()
@@ -107,7 +115,10 @@ def time_callable(fn: Callable[[], Any], *, suite: str, workload: str, sizes: di
                   work_units: float, unit: str, impl: str, repeats: int = 5,
                   warmup: int = 1, sync: Callable[[], Any] | None = None) -> Record:
   """Times an arbitrary callable (e.g. a reference implementation); no compile
-  phase. `sync` waits for asynchronous work (torch.cuda.synchronize on a GPU)."""
+  phase. `sync` waits for asynchronous work (torch.cuda.synchronize on a GPU).
+  None under a compile-only target: there is nothing to compile, nor a device."""
+  if targets.active() is not None:
+    return None
   sync = sync or (lambda: None)
   for _ in range(warmup):
     fn()

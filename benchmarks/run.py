@@ -1,13 +1,17 @@
 """Benchmark entry point.
 
     python -m benchmarks.run --suite=rrnet|drsl|sdml|racg|knn|resnet|all [--quick] \
-        [--out=FILE.json] [--no-append]
+        [--out=FILE.json] [--no-append] [--target=tpu-v5e|tpu-v5p|h100|host]
 
 Prints one row per workload and implementation (xmjax and, with the `bench`
 extra installed, the PyTorch reference at the same sizes, with the ratio of
 throughputs) and appends a dated table with the hardware line to
 benchmarks/RESULTS.md (unless --no-append). `--suite=knn_million` (the
 1,000,000 x 512 kNN graph) runs only when named, and never with --quick.
+
+`--target` compiles every workload for that chip without running it (no
+device needed; benchmarks/targets.py says what is recorded and what each
+target needs installed) and appends that table instead.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import sys
 
+from benchmarks import targets
 from benchmarks.harness import device_line, device_peaks
 from benchmarks.suites import NAMED_ONLY, SUITES
 
@@ -79,24 +84,36 @@ def main(argv=None) -> int:
   parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes on 2 CPU cores")
   parser.add_argument("--out", default=None, help="write JSON records here")
   parser.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
+  parser.add_argument("--target", default=None, choices=sorted(targets.TARGETS),
+                      help="compile for this chip instead of running (no device needed)")
   args = parser.parse_args(argv)
+  target = targets.activate(args.target)
   names = sorted(set(SUITES) - set(NAMED_ONLY)) if args.suite == "all" else [args.suite]
   records = []
-  for name in names:
-    print(f"running {name}{' (quick)' if args.quick else ''} ...", file=sys.stderr, flush=True)
-    records += SUITES[name](args.quick)
-  text = table(records, device_peaks())
+  try:
+    for name in names:
+      print(f"running {name}{' (quick)' if args.quick else ''}"
+            f"{f' (compile-only for {target.name})' if target else ''} ...",
+            file=sys.stderr, flush=True)
+      records += [r for r in SUITES[name](args.quick) if r is not None]
+  finally:
+    targets.activate(None)
+  if target is not None:
+    text = f"{targets.peaks_line(target)}\n\n{targets.table(records)}"
+    heading = f"compile-only for {target.chip}, compiled on {device_line()}"
+  else:
+    text, heading = table(records, device_peaks()), device_line()
   print(text)
   if args.out:
     with open(args.out, "w") as f:
-      ratios = reference_ratios(records)
+      ratios = reference_ratios(records) if target is None else {}
       json.dump([dict(dataclasses.asdict(r), xmjax_over_this=ratios.get(i))
                  for i, r in enumerate(records)], f, indent=2)
   if not args.no_append:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     with open(RESULTS_MD, "a") as f:
-      f.write(f"\n## {stamp}: {device_line()}\n\n`{command.strip()}`\n\n{text}\n")
+      f.write(f"\n## {stamp}: {heading}\n\n`{command.strip()}`\n\n{text}\n")
   return 0
 
 

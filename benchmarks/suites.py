@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from benchmarks import targets
 from benchmarks.harness import Record, time_callable, time_jitted
 from xmjax import graph as G
 from xmjax.graph.knn import blockwise_topk, prepare_points
@@ -95,6 +96,8 @@ SUITES = {"rrnet": rrnet_suite, "knn": knn_suite}
 
 def torch_available() -> bool:
   import importlib.util
+  if targets.active() is not None:
+    return False      # compile-only: references have nothing to compile
   if importlib.util.find_spec("torch") is not None:
     return True
   print("  (PyTorch not installed: reference rows skipped; pip install -e '.[bench]')",
@@ -117,8 +120,17 @@ def _attempt(make_record) -> list[Record]:
     return []
 
 
+def platform() -> str:
+  """The platform the workloads are built for: a compile-only target's, else
+  the default backend's (block sizes and sweeps follow it)."""
+  target = targets.active()
+  if target is not None:
+    return {"cuda": "gpu"}.get(target.platform, target.platform)
+  return jax.default_backend()
+
+
 def on_accelerator() -> bool:
-  return jax.default_backend() in ("gpu", "tpu")
+  return platform() in ("gpu", "tpu")
 
 
 def torch_device() -> str:
@@ -256,7 +268,7 @@ def drsl_suite(quick: bool) -> list[Record]:
 
   from xmjax.nn.relation import default_block_size
   default = RelationNetwork()
-  default_block = default.block_size or default_block_size()
+  default_block = default.block_size or default_block_size(platform())
   for n in (n_big, n_ref):
     records.append(xmjax_record(n, default_block, default.tile_reduction, "xmjax"))
   if accel and not quick:

@@ -34,12 +34,13 @@ from xmjax.nn.sharding import RowPlan, map_row_shards, row_plan, whole
 FUSIONS = ("concat", "add", "sub", "mul")
 
 
-def default_block_size() -> int:
-  """Rows and columns per tile when `block_size` is 0: small tiles keep a
-  CPU's (block, block, hidden) activations in cache (32 measured fastest of
-  32/64/128 at 1000 x 1000, hidden 1024, on 2 cores: benchmarks/RESULTS.md);
-  accelerators get larger ones (not yet tuned on a GPU)."""
-  return 32 if jax.default_backend() == "cpu" else 128
+def default_block_size(platform: str | None = None) -> int:
+  """Rows and columns per tile when `block_size` is 0, for `platform` (default:
+  the default backend; a program compiled for another target names it):
+  small tiles keep a CPU's (block, block, hidden) activations in cache (32
+  measured fastest of 32/64/128 at 1000 x 1000, hidden 1024, on 2 cores:
+  benchmarks/RESULTS.md); accelerators get larger ones (not yet tuned on a GPU)."""
+  return 32 if (platform or jax.default_backend()) == "cpu" else 128
 
 
 def _tiles(n: int, block: int) -> tuple[int, int]:
