@@ -120,7 +120,7 @@ def _attempt(make_record) -> list[Record]:
     return []
 
 
-def platform() -> str:
+def target_platform() -> str:
   """The platform the workloads are built for: a compile-only target's, else
   the default backend's (block sizes and sweeps follow it)."""
   target = targets.active()
@@ -130,7 +130,7 @@ def platform() -> str:
 
 
 def on_accelerator() -> bool:
-  return platform() in ("gpu", "tpu")
+  return target_platform() in ("gpu", "tpu")
 
 
 def torch_device() -> str:
@@ -269,7 +269,7 @@ def drsl_suite(quick: bool) -> list[Record]:
 
   from xmjax.nn.relation import default_block_size
   default = RelationNetwork()
-  default_block = default.block_size or default_block_size(platform())
+  default_block = default.block_size or default_block_size(target_platform())
   for n in (n_big, n_ref):
     records.append(xmjax_record(n, default_block, default.tile_reduction, "xmjax"))
   if accel and not quick:

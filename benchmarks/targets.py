@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import jax
 import numpy as np
@@ -278,8 +278,7 @@ def hlo_cycles(text: str) -> tuple[float | None, dict[str, int], int]:
 
 
 def compile_only(fn: Callable, args: tuple, *, suite: str, workload: str, sizes: dict,
-                 impl: str = "xmjax", analytic_flops: float | None = None,
-                 **_: Any) -> CompileRecord:
+                 impl: str = "xmjax", analytic_flops: float | None = None) -> CompileRecord:
   """`fn` (jitted) compiled for the active target on `args`' shapes and
   dtypes, never run."""
   t = _ACTIVE
