@@ -44,15 +44,17 @@ def test_image_folder_reads_directories_and_archives_with_labels_by_class(tmp_pa
   root = _image_folder(tmp_path / "set")
   source = _tar(root, tmp_path / "set.tar.gz") if packed else str(root)
   out = load_image_folder(source, class_names=("dog", "cat"), cache_dir=str(tmp_path / "c"))
-  assert out["train_images"].shape == (6, 5, 6, 3) and out["train_images"].dtype == np.uint8
-  assert list(out["class_names"]) == ["dog", "cat"]
+  train, test = out.splits["train"], out.splits["test"]
+  assert train.images.shape == (6, 5, 6, 3) and train.images.dtype == np.uint8
+  assert out.class_names == ("dog", "cat")
   # class "cat" wrote values 0..2, "dog" 50..52; with the given order dog = 0
-  values = out["test_images"][:, 0, 0, 0]
-  assert np.array_equal(out["test_labels"], np.where(values >= 50, 0, 1))
+  values = test.images[:, 0, 0, 0]
+  assert np.array_equal(test.labels, np.where(values >= 50, 0, 1))
   # sorted folder names by default (ImageFolder's order)
   default = load_image_folder(source, cache_dir=str(tmp_path / "c"))
-  assert list(default["class_names"]) == ["cat", "dog"]
-  assert np.array_equal(default["train_labels"], (default["train_images"][:, 0, 0, 0] >= 50))
+  assert default.class_names == ("cat", "dog")
+  train = default.splits["train"]
+  assert np.array_equal(train.labels, (train.images[:, 0, 0, 0] >= 50))
 
 
 def test_image_folder_is_decoded_once_then_read_from_the_cache(tmp_path, monkeypatch):
@@ -63,8 +65,10 @@ def test_image_folder_is_decoded_once_then_read_from_the_cache(tmp_path, monkeyp
   monkeypatch.setattr(image_folder, "_decode",
                       lambda *a: (_ for _ in ()).throw(AssertionError("decoded again")))
   second = load_image_folder(str(root), cache_dir=str(tmp_path / "c"))
-  for key in first:
-    assert np.array_equal(first[key], second[key])
+  assert first.class_names == second.class_names
+  for split, part in first.splits.items():
+    assert np.array_equal(part.images, second.splits[split].images)
+    assert np.array_equal(part.labels, second.splits[split].labels)
   # a changed file changes the fingerprint: decoded again
   os.utime(root / "train" / "cat" / "0000.png", ns=(1, 1))
   with pytest.raises(AssertionError, match="decoded again"):
@@ -77,7 +81,7 @@ def test_image_folder_torn_cache_file_is_decoded_again(tmp_path):
   (cached,) = os.listdir(tmp_path / "c")
   (tmp_path / "c" / cached).write_bytes(b"torn")
   out = load_image_folder(str(root), cache_dir=str(tmp_path / "c"))
-  assert out["train_images"].shape == (6, 5, 6, 3)
+  assert out.splits["train"].images.shape == (6, 5, 6, 3)
 
 
 def test_image_folder_mixed_sizes_need_image_size_and_grey_joins_rgb(tmp_path):
@@ -85,12 +89,13 @@ def test_image_folder_mixed_sizes_need_image_size_and_grey_joins_rgb(tmp_path):
   with pytest.raises(InputError, match=r"train/dog/0001.png: image of 8x7.*image_size"):
     load_image_folder(str(root), cache_dir=str(tmp_path / "c"))
   out = load_image_folder(str(root), image_size=(4, 4), cache_dir=str(tmp_path / "c"))
-  assert out["train_images"].shape == (6, 4, 4, 3)
+  assert out.splits["train"].images.shape == (6, 4, 4, 3)
   grey = _image_folder(tmp_path / "grey", mode="L")
-  assert load_image_folder(str(grey), cache_dir=str(tmp_path / "c"))["train_images"].shape[-1] == 1
+  grey_train = load_image_folder(str(grey), cache_dir=str(tmp_path / "c")).splits["train"]
+  assert grey_train.images.shape[-1] == 1
   Image.fromarray(np.zeros((5, 6, 3), np.uint8)).save(grey / "train" / "cat" / "0009.png")
   mixed = load_image_folder(str(grey), cache_dir=str(tmp_path / "c"))
-  assert mixed["train_images"].shape == (7, 5, 6, 3)
+  assert mixed.splits["train"].images.shape == (7, 5, 6, 3)
 
 
 def test_image_folder_errors_name_the_file(tmp_path):
@@ -158,15 +163,14 @@ def test_esc_spectrograms_folds_labels_and_the_esc10_subset(tmp_path, packed):
 
 
 def test_esc10_keeps_its_classes_in_esc50_order(tmp_path, monkeypatch):
-  from xmjax.data import esc_spectrograms
   from xmjax.data.class_names import ESC10, ESC50
   targets = np.array([ESC50.index(n) for n in ESC10] * 5 + [2, 3], np.int32)  # + pig, cow
   folds = np.array(sorted(list(range(1, 6)) * 10) + [1, 1], np.int32)
   fake = {"spectrograms": np.zeros((52, 2, 2), np.float32), "targets": targets, "folds": folds}
   monkeypatch.setattr(archive, "cached_arrays", lambda *a, **k: fake)
   out = load_esc_spectrograms("anything", "esc10")
-  assert len(out["labels"]) == 50  # pig and cow are not ESC-10
-  assert out["labels"][:10].tolist() == list(range(10))
+  assert len(out) == len(out.folds) == len(out.spectrograms) == 50  # pig, cow are not ESC-10
+  assert out.labels[:10].tolist() == list(range(10))
 
 
 def test_esc_spectrogram_errors_name_the_file(tmp_path):

@@ -7,7 +7,6 @@ must produce, not a number it must reach."""
 
 import os
 
-import jax
 import numpy as np
 import pytest
 

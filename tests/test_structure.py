@@ -184,3 +184,25 @@ def test_task_modules_stay_thin():
   sizes = {path.name: len(path.read_text().splitlines())
            for path in (PACKAGE / "train" / "experiments").glob("*.py")}
   assert max(sizes.values()) <= 250, sizes
+
+
+def test_every_random_stream_is_named_in_one_place():
+  # A bare number mixed into a seed is a stream nobody can see: two of them
+  # may collide, and changing one silently changes results. They live in
+  # xmjax.random_streams; library code names them.
+  bare = [re.compile(r"default_rng\(\[\s*\w[\w.]*\s*,\s*\d"),        # default_rng([seed, 3])
+          re.compile(r"fold_in\(\s*jax\.random\.key\("),              # fold_in(key(seed), 2)
+          re.compile(r"epoch_batch_rows\(\s*\(\s*[\w.]+\s*,\s*\d")]    # ((seed, 1), ...)
+  for path in PACKAGE.rglob("*.py"):
+    if path.name == "random_streams.py":
+      continue
+    text = path.read_text()
+    for pattern in bare:
+      assert not pattern.search(text), f"{path.relative_to(ROOT)}: {pattern.search(text)[0]}"
+  from xmjax import random_streams
+  keys = ("BASELINE_INIT", "RRNET_INIT", "AUGMENT", "DRSL_INIT", "RACG_INIT", "RATING_INIT",
+          "RATING_PREDICTION")
+  numbers = [getattr(random_streams, name) for name in keys]
+  assert len(set(numbers)) == len(numbers), dict(zip(keys, numbers))  # one JAX key, one purpose
+  # Splits offset the rating streams: 100 + split never reaches 200 + split.
+  assert random_streams.RATING_PREDICTION - random_streams.RATING_INIT >= 100

@@ -17,6 +17,7 @@ Decoded once and cached (`archive.cached_arrays`).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -29,7 +30,7 @@ from xmjax.errors import InputError
 
 log = logging.getLogger("xmjax")
 
-__all__ = ["ESC_SETS", "load_esc_spectrograms", "target_of_folder"]
+__all__ = ["ESC_SETS", "EscClips", "load_esc_spectrograms", "target_of_folder"]
 
 ESC_SETS = {"esc50": ESC50, "esc10": ESC10}
 NUM_FOLDS = 5
@@ -107,10 +108,21 @@ def _decode(source: str) -> dict[str, np.ndarray]:
           "folds": np.array(folds, np.int32)[order]}
 
 
+@dataclasses.dataclass(frozen=True)
+class EscClips:
+  """ESC clips: spectrograms (n, F, T) float32, labels (n,) int32 in the
+  class order of ESC_SETS[dataset], folds (n,) int32 1..5."""
+  spectrograms: np.ndarray
+  labels: np.ndarray
+  folds: np.ndarray
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+
 def load_esc_spectrograms(source: str, dataset: str = "esc50", cache_dir: str = ""
-                          ) -> dict[str, np.ndarray]:
-  """`spectrograms` (n, F, T) float32, `labels` (n,) int32 in the class
-  order of ESC_SETS[dataset], `folds` (n,) int32 1..5."""
+                          ) -> EscClips:
+  """The clips of `dataset` (ESC-50 or its ESC-10 subset) in `source`."""
   if dataset not in ESC_SETS:
     raise InputError(f"config.data.name: unknown ESC set {dataset!r}; choose one of "
                      f"{sorted(ESC_SETS)}")
@@ -131,4 +143,4 @@ def load_esc_spectrograms(source: str, dataset: str = "esc50", cache_dir: str = 
     raise InputError(f"{source}: no {dataset} clips in fold(s) {missing_folds}")
   log.info("%s: %d %s clips of %s, %d classes", source, int(keep.sum()), dataset,
            "x".join(map(str, arrays["spectrograms"].shape[1:])), len(keep_targets))
-  return {"spectrograms": arrays["spectrograms"][keep], "labels": labels, "folds": folds}
+  return EscClips(arrays["spectrograms"][keep], labels, folds)

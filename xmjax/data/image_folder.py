@@ -13,9 +13,10 @@ folders must be exactly those classes.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -24,12 +25,34 @@ from xmjax.errors import InputError
 
 log = logging.getLogger("xmjax")
 
-__all__ = ["IMAGE_SUFFIXES", "load_image_folder"]
+__all__ = ["IMAGE_SUFFIXES", "ImageFolder", "LabeledImages", "load_image_folder"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 CACHE_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class LabeledImages:
+  """Examples and their class labels: images (n, H, W, C) (feature vectors
+  (n, D) for the feature sets) and labels (n,) int32."""
+  images: np.ndarray
+  labels: np.ndarray
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+  def take(self, rows: np.ndarray) -> "LabeledImages":
+    return LabeledImages(self.images[rows], self.labels[rows])
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFolder:
+  """An image folder's splits (files in path order) and its class names,
+  label i being class_names[i]."""
+  splits: Mapping[str, LabeledImages]
+  class_names: tuple[str, ...]
 
 
 def _is_image(name: str) -> bool:
@@ -129,11 +152,11 @@ def _decode_folder(source: str, splits: Sequence[str], class_names: Sequence[str
 def load_image_folder(source: str, splits: Sequence[str] = ("train", "test"),
                       class_names: Sequence[str] | None = None,
                       image_size: Sequence[int] | None = None, cache_dir: str = ""
-                      ) -> dict[str, np.ndarray]:
-  """`{split}_images` (n, H, W, C) uint8 and `{split}_labels` (n,) int32 per
-  split (files in path order), and `class_names`. Errors name the file: a
-  corrupt image, one of another size, a class folder without images, a
-  split whose classes differ."""
+                      ) -> ImageFolder:
+  """Every split's images (n, H, W, C) uint8 and labels (n,) int32 (files
+  in path order), and the class names. Errors name the file: a corrupt
+  image, one of another size, a class folder without images, a split whose
+  classes differ."""
   size = tuple(int(s) for s in image_size) if image_size else None
   if size is not None and (len(size) != 2 or min(size) < 1):
     raise InputError(f"config.data.image_size: expected (height, width), got {image_size}")
@@ -143,7 +166,12 @@ def load_image_folder(source: str, splits: Sequence[str] = ("train", "test"),
   arrays = archive.cached_arrays(
       "image_folder", source, options,
       lambda: _decode_folder(source, tuple(splits), class_names, size), cache_dir)
-  for split in splits:
-    log.info("%s %s: %d images of %s", source, split, len(arrays[f"{split}_labels"]),
-             "x".join(map(str, arrays[f"{split}_images"].shape[1:])))
-  return arrays
+  # The cache file keeps flat `<split>_images` / `<split>_labels` arrays.
+  folder = ImageFolder(
+      splits={split: LabeledImages(arrays[f"{split}_images"], arrays[f"{split}_labels"])
+              for split in splits},
+      class_names=tuple(str(name) for name in arrays["class_names"]))
+  for split, part in folder.splits.items():
+    log.info("%s %s: %d images of %s", source, split, len(part),
+             "x".join(map(str, part.images.shape[1:])))
+  return folder

@@ -8,7 +8,7 @@ the baseline rows."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 import ml_collections
 import numpy as np
@@ -16,13 +16,13 @@ import numpy as np
 from xmjax.configs.fields import comma_list
 from xmjax.data.class_names import CIFAR10, CIFAR100
 from xmjax.data.esc_spectrograms import ESC_SETS, load_esc_spectrograms
-from xmjax.data.image_folder import load_image_folder
+from xmjax.data.image_folder import LabeledImages, load_image_folder
 from xmjax.data.shipped import MFEAT_VIEWS, load_mfeat, load_optdigits
 from xmjax.data.splits import stratified_split
 from xmjax.data.tfds_images import IMAGE_DATASETS, load_tfds_split
 from xmjax.errors import InputError
 
-__all__ = ["DATASETS", "load_data"]
+__all__ = ["ClassificationData", "DATASETS", "LabeledImages", "load_data"]
 
 
 # The shipped sets, split by seeded stratified fractions (test_fraction);
@@ -41,11 +41,40 @@ def _mfeat_features(d):
   return np.concatenate([features[v] for v in views], axis=1), labels
 
 
-def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """Images and labels per part, per config.data: "baseline" (trains the
-  CNN), "train" (RR-Net's training graph; the same rows unless
-  holdout_fraction > 0), "test" and "valid" if asked for; plus the per-channel
-  pixel statistics the CNN normalises with (from the baseline rows only)."""
+@dataclasses.dataclass(frozen=True)
+class ClassificationData:
+  """The parts the RR-Net classification task trains and evaluates on.
+
+  baseline: the rows the CNN trains on; train: RR-Net's training graph (the
+    baseline's rows unless data.holdout_fraction > 0); test; valid (None
+    unless data.valid_fraction > 0).
+  rows: each part's row indices into the loaded set (written to the
+    workdir as data_split.npz).
+  pixel_mean, pixel_std: per channel (per feature for feature vectors), of
+    the baseline rows only; the CNN normalises with them.
+  """
+  baseline: LabeledImages
+  train: LabeledImages
+  test: LabeledImages
+  valid: LabeledImages | None
+  num_classes: int
+  rows: dict[str, np.ndarray]
+  pixel_mean: np.ndarray
+  pixel_std: np.ndarray
+
+  @property
+  def graph_parts(self) -> tuple[str, ...]:
+    """The parts that get a graph: train, test, and valid when there is one."""
+    return ("train", "test") + (("valid",) if self.valid is not None else ())
+
+  def part(self, name: str) -> LabeledImages:
+    if name not in ("baseline",) + self.graph_parts:
+      raise KeyError(f"no {name!r} part (have baseline, {', '.join(self.graph_parts)})")
+    return getattr(self, name)
+
+
+def load_data(config: ml_collections.ConfigDict) -> ClassificationData:
+  """The parts per config.data (see ClassificationData)."""
   d = config.data
   if d.name not in DATASETS:
     raise InputError(f"config.data.name: unknown data set {d.name!r} for this experiment; "
@@ -60,14 +89,13 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
                       else _mfeat_features(d))
     num_classes = 10
     fractions = {"baseline": 0.0, "test": d.test_fraction}
-  elif d.name in ESC_SETS:
-    train, test, num_classes = _esc_fold(d)
-    images, labels = (np.concatenate(pair) for pair in zip(train, test))
-    fractions = {"baseline": 0.0}
   else:
-    train, test = _official_image_splits(d)
+    if d.name in ESC_SETS:
+      train, test, num_classes = _esc_fold(d)
+    else:
+      train, test = _official_image_splits(d)
+      num_classes = IMAGE_DATASETS[d.name][1]
     images, labels = (np.concatenate(pair) for pair in zip(train, test))
-    num_classes = IMAGE_DATASETS[d.name][1]
     fractions = {"baseline": 0.0}
   _check_fractions(d)
   if d.valid_fraction > 0:
@@ -79,17 +107,18 @@ def load_data(config: ml_collections.ConfigDict) -> dict[str, Any]:
     split = stratified_split(labels[:num_train], fractions, d.split_seed)
     split["test"] = np.arange(num_train, len(labels))
   split = _holdout(d, labels, split)
-  data = {"split": split, "num_classes": num_classes}
-  for part, rows in split.items():
-    data[f"{part}_images"], data[f"{part}_labels"] = images[rows], labels[rows]
+  whole = LabeledImages(images, labels)
+  parts = {part: whole.take(rows) for part, rows in split.items()}
   if d.name == "optdigits":  # already in [0, 1]
-    data["pixel_mean"] = np.zeros((1,), np.float32)
-    data["pixel_std"] = np.ones((1,), np.float32)
+    mean, std = np.zeros((1,), np.float32), np.ones((1,), np.float32)
   else:  # per channel (images) or per feature (mfeat), baseline rows only
-    pixels = data["baseline_images"].reshape(-1, images.shape[-1]).astype(np.float64)
-    data["pixel_mean"] = pixels.mean(0).astype(np.float32)
-    data["pixel_std"] = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
-  return data
+    pixels = parts["baseline"].images.reshape(-1, images.shape[-1]).astype(np.float64)
+    mean = pixels.mean(0).astype(np.float32)
+    std = np.maximum(pixels.std(0), 1e-3).astype(np.float32)
+  return ClassificationData(
+      baseline=parts["baseline"], train=parts["train"], test=parts["test"],
+      valid=parts.get("valid"), num_classes=num_classes, rows=split,
+      pixel_mean=mean, pixel_std=std)
 
 
 def _official_image_splits(d):
@@ -99,19 +128,20 @@ def _official_image_splits(d):
     if d.fake_examples:
       raise InputError("config.data.fake_examples: generated examples replace TFDS files; "
                        "leave data.path empty to use them")
-    arrays = load_image_folder(d.path, ("train", "test"), _FOLDER_CLASSES[d.name],
+    folder = load_image_folder(d.path, ("train", "test"), _FOLDER_CLASSES[d.name],
                                tuple(d.image_size) or None, d.cache_dir)
     shape = IMAGE_DATASETS[d.name][0]
-    if arrays["train_images"].shape[1:] != shape and not d.image_size:
-      raise InputError(f"config.data.path: {d.path} holds images of "
-                       f"{arrays['train_images'].shape[1:]}, expected {d.name}'s {shape}")
+    found = folder.splits["train"].images.shape[1:]
+    if found != shape and not d.image_size:
+      raise InputError(f"config.data.path: {d.path} holds images of {found}, expected "
+                       f"{d.name}'s {shape}")
     parts = []
     for part in ("train", "test"):
-      images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+      images, labels = folder.splits[part].images, folder.splits[part].labels
       if d.max_per_class:  # the first N of each class in path order: a fixed slice
-        rows = np.concatenate([np.flatnonzero(labels == c)[:d.max_per_class]
-                               for c in range(len(arrays["class_names"]))])
-        images, labels = images[np.sort(rows)], labels[np.sort(rows)]
+        rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[:d.max_per_class]
+                                       for c in range(len(folder.class_names))]))
+        images, labels = images[rows], labels[rows]
       parts.append((images, labels))
     return parts
   train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
@@ -128,10 +158,10 @@ def _esc_fold(d):
                      f".tar.gz of <NNN - Class>/<fold>-<clip>-<take>.tif) for {d.name}")
   if not 1 <= d.test_fold <= 5:
     raise InputError(f"config.data.test_fold: ESC has folds 1..5, got {d.test_fold}")
-  arrays = load_esc_spectrograms(d.path, d.name, d.cache_dir)
-  images = arrays["spectrograms"][..., None]
-  test = arrays["folds"] == d.test_fold
-  return ((images[~test], arrays["labels"][~test]), (images[test], arrays["labels"][test]),
+  clips = load_esc_spectrograms(d.path, d.name, d.cache_dir)
+  images = clips.spectrograms[..., None]
+  test = clips.folds == d.test_fold
+  return ((images[~test], clips.labels[~test]), (images[test], clips.labels[test]),
           len(ESC_SETS[d.name]))
 
 

@@ -40,6 +40,7 @@ from typing import Optional
 
 import numpy as np
 
+from xmjax import random_streams
 from xmjax.data.text import Vocabulary, pack_captions
 
 SHAPES = ("cube", "ball", "cylinder", "cone", "ring", "pyramid")
@@ -208,12 +209,13 @@ def make_scenes(num_pairs: int, feature_dim: int = 64, max_objects: int = 4,
     raise ValueError(f"kind: {kind!r} is not one of {KINDS}")
   if kind == "relational" and max_objects < 3:
     raise ValueError(f"max_objects: relational scenes need at least 3, got {max_objects}")
-  table_rng = np.random.default_rng([vocab_seed, 17])
+  table_rng = random_streams.generator(vocab_seed, random_streams.SCENE_VOCABULARY)
   scale = 1 / np.sqrt(feature_dim)
   shape_vec = table_rng.standard_normal((len(SHAPES), feature_dim)) * scale * 2
   colour_vec = table_rng.standard_normal((len(COLOURS), feature_dim)) * scale * 2
   size_vec = table_rng.standard_normal((len(SIZES), feature_dim)) * scale
-  rng = np.random.default_rng([seed, 18] if kind == "swap" else [seed, 19])
+  rng = random_streams.generator(
+      seed, random_streams.SWAP_SCENES if kind == "swap" else random_streams.RELATIONAL_SCENES)
   regions = np.zeros((2 * num_pairs, max_objects, feature_dim), np.float32)
   boxes = np.zeros((2 * num_pairs, max_objects, 4), np.float32)
   mask = np.zeros((2 * num_pairs, max_objects), bool)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xmjax import random_streams
 from xmjax.graph.cross_modal import CrossModalGraph, EdgeSet
 from xmjax.nn.sparse import SparseRows
 
@@ -107,7 +108,7 @@ def sampled_unrated_pairs(data, per_user: int, seed: int) -> tuple[np.ndarray, n
   rating of any split is among them, so they carry messages but no target.
   Host-side, once per run, in memory linear in the ratings (no users x
   items matrix: Ciao-sized catalogues have ~10^5 items)."""
-  rng = np.random.default_rng([seed, 11])
+  rng = random_streams.generator(seed, random_streams.UNRATED_ITEMS)
   order = np.argsort(data.users, kind="stable")
   starts = np.searchsorted(data.users[order], np.arange(data.num_users + 1))
   users, items = [], []
@@ -137,7 +138,7 @@ INTER_KINDS = ("all_items", "rated", "rated_sampled")
 
 def random_attributes(data, node_dim: int, seed: int):
   """The paper's node attributes: uniform [0, 1), node_dim wide, from the seed."""
-  rng = np.random.default_rng([seed, 5])
+  rng = random_streams.generator(seed, random_streams.RANDOM_RATING_ATTRIBUTES)
   users = rng.uniform(size=(data.num_users, node_dim)).astype(np.float32)
   items = rng.uniform(size=(data.num_items, node_dim)).astype(np.float32)
   return users, items

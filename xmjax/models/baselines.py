@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from xmjax import random_streams
+
 __all__ = ["LINEAR_L2", "LINEAR_LEARNING_RATE", "LINEAR_STEPS", "fit_biased_mf", "fit_cca",
            "fit_logistic", "mf_predict"]
 
@@ -157,7 +159,7 @@ def fit_biased_mf(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, *,
   valid_rmse = {}
   chosen = choices[0]
   if len(grid) > 1:
-    rng = np.random.default_rng([seed, 11])
+    rng = random_streams.generator(seed, random_streams.MF_VALIDATION)
     valid = rng.random(len(ratings)) < valid_fraction
     if valid.any() and (~valid).any():
       mean = np.float32(ratings[~valid].mean())

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xmjax import random_streams
 from xmjax.nn.aggregation import is_concrete
 
 
@@ -100,7 +101,7 @@ def orthogonal_projection(seed: int, code_dim: int, num_classes: int) -> np.ndar
   code_dim matrix (QR of a Gaussian, signs fixed), float32, from `seed` only."""
   if num_classes > code_dim:
     raise ValueError(f"num_classes ({num_classes}) must not exceed code_dim ({code_dim})")
-  rng = np.random.default_rng([seed, 7])
+  rng = random_streams.generator(seed, random_streams.SDML_PROJECTION)
   q, r = np.linalg.qr(rng.standard_normal((code_dim, code_dim)))
   q = q * np.sign(np.diag(r))[None, :]
   return q[:, :num_classes].astype(np.float32)

@@ -5,6 +5,7 @@ as a runner stage and predicts features and probabilities."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import jax
@@ -12,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from xmjax import random_streams
 from xmjax.data.augment import augment
 from xmjax.models import make_baseline
 from xmjax.train import optim, parallel
@@ -19,8 +21,16 @@ from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.runner import Run, TrainingStage, compiled
 from xmjax.train.state import BatchStatsTrainState, TrainState, compute_dtype, create_train_state
 
-__all__ = ["baseline_predict", "baseline_stage", "baseline_train_step", "normalize_pixels",
-           "train_baseline"]
+__all__ = ["BaselineOutputs", "baseline_predict", "baseline_stage", "baseline_train_step",
+           "normalize_pixels", "train_baseline"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineOutputs:
+  """What the trained baseline says about one image set: class
+  probabilities (n, C) and penultimate features (n, F)."""
+  probs: np.ndarray
+  features: np.ndarray
 
 
 def _model_variables(state: TrainState, params) -> dict[str, Any]:
@@ -90,18 +100,18 @@ def baseline_stage(config, images: np.ndarray, labels: np.ndarray, pixel_stats,
   mesh = parallel.make_mesh(config, b.batch_size)
 
   def init():
-    variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 1),
+    variables = model.init(random_streams.key(config.seed, random_streams.BASELINE_INIT),
                            jnp.asarray(images[:1], jnp.float32))
     tx = optim.make_optimizer(b.optimizer, num_steps)
     return parallel.replicate(create_train_state(model.apply, variables["params"], tx,
                                                  batch_stats=variables.get("batch_stats")), mesh)
 
-  augment_key = parallel.replicate(jax.random.fold_in(jax.random.key(config.seed), 4), mesh)
+  augment_key = parallel.replicate(random_streams.key(config.seed, random_streams.AUGMENT), mesh)
   device_images, device_labels, device_stats = parallel.replicate(
       (images, labels, pixel_stats), mesh)
 
   def batches(step):
-    rows = epoch_batch_rows((config.seed, 1), n, b.batch_size, step)
+    rows = epoch_batch_rows((config.seed, random_streams.BASELINE_BATCHES), n, b.batch_size, step)
     return (device_images, device_labels, parallel.shard_rows(rows, mesh), augment_key,
             device_stats)
 
@@ -113,16 +123,23 @@ def baseline_stage(config, images: np.ndarray, labels: np.ndarray, pixel_stats,
 
 
 def train_baseline(run: Run, images: np.ndarray, labels: np.ndarray, pixel_stats,
-                   num_classes: int, predict_on: Mapping[str, np.ndarray]
-                   ) -> dict[str, np.ndarray]:
-  """Trains (or resumes) the baseline; returns `<part>_probs` and
-  `<part>_features` of every image set in `predict_on`."""
-  stage, device_stats = baseline_stage(run.config, images, labels, pixel_stats, num_classes)
-  state = run.train(stage)
-  outputs = {}
-  predict = compiled(baseline_predict, batch_size=run.config.baseline.eval_batch_size)
-  for part, part_images in predict_on.items():
-    probs, features = predict(state, jnp.asarray(part_images), device_stats)
-    outputs[f"{part}_probs"] = np.asarray(probs)
-    outputs[f"{part}_features"] = np.asarray(features)
-  return outputs
+                   num_classes: int, predict_on: Mapping[str, np.ndarray],
+                   cache: str = "baseline/outputs.npz") -> dict[str, BaselineOutputs]:
+  """Trains (or resumes) the baseline and predicts every image set in
+  `predict_on`; the outputs are cached in the workdir (`cache`, as
+  `<set>_probs` and `<set>_features` arrays), so a finished baseline is
+  neither retrained nor rerun."""
+
+  def compute():
+    stage, device_stats = baseline_stage(run.config, images, labels, pixel_stats, num_classes)
+    state = run.train(stage)
+    predict = compiled(baseline_predict, batch_size=run.config.baseline.eval_batch_size)
+    arrays = {}
+    for part, part_images in predict_on.items():
+      probs, features = predict(state, jnp.asarray(part_images), device_stats)
+      arrays[f"{part}_probs"], arrays[f"{part}_features"] = np.asarray(probs), np.asarray(features)
+    return arrays
+
+  arrays = run.cached(cache, compute)
+  return {part: BaselineOutputs(arrays[f"{part}_probs"], arrays[f"{part}_features"])
+          for part in predict_on}

@@ -22,8 +22,9 @@ def epoch_batch_rows(stream: Sequence[int], rows: int | np.ndarray, batch_size: 
   `rows` (an int n for 0..n-1, or an array of row ids) drawn from
   `np.random.default_rng([*stream, epoch])` alone, cut into full batches.
 
-  `stream` names the sequence, e.g. (seed, 1) for one data set and
-  (seed, 2) for another, so two streams never share an order.
+  `stream` names the sequence: (seed, a stream of xmjax.random_streams),
+  e.g. (seed, DRSL_IMAGE_BATCHES) for one modality and (seed,
+  DRSL_TEXT_BATCHES) for the other, so two orders never coincide.
   """
   n = int(rows) if np.ndim(rows) == 0 else len(rows)
   epoch, offset = divmod(step, steps_per_epoch(n, batch_size))

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from xmjax import metrics
+from xmjax import random_streams
 from xmjax.models.drsl import DRSL, drsl_loss
 from xmjax.train import optim
 from xmjax.train.selection import Best, keep_best
@@ -121,7 +122,7 @@ def drsl_selecting_step(state: SelectingState, images, image_labels, texts, text
 def init_state(config, model, sample_images, sample_texts, num_steps) -> BatchStatsTrainState:
   """The model's variables from config.seed, its optimizer, step 0."""
   sample_i, sample_t = jnp.asarray(sample_images[:2]), jnp.asarray(sample_texts[:2])
-  variables = model.init(jax.random.fold_in(jax.random.key(config.seed), 5), sample_i, sample_t)
+  variables = model.init(random_streams.key(config.seed, random_streams.DRSL_INIT), sample_i, sample_t)
   state = BatchStatsTrainState.create(
       apply_fn=model.apply, params=variables["params"],
       tx=optim.make_optimizer(config.train.optimizer, num_steps),

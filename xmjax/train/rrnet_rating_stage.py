@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import logging
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from xmjax import graph as graph_lib
+from xmjax import random_streams
 from xmjax.data import ratings as ratings_lib
 from xmjax.errors import InputError
 from xmjax.graph import ratings as rating_graph
@@ -136,7 +136,7 @@ class RatingSplits:
     graph = self.split_graph(split)
     if self.minibatch:
       graph = with_inter_edges(graph, jnp.zeros((1,), jnp.int32), self.users, self.items)
-    key = jax.random.fold_in(jax.random.key(self.config.seed), 100 + split)
+    key = random_streams.key(self.config.seed, random_streams.RATING_INIT + split)
     params = model.init(key, graph)["params"]
     return create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
 
@@ -175,7 +175,7 @@ class RatingSplits:
           # Only the (R,) target flags cross to the device; the (E,) loss mask
           # and the attribute weights are made there.
           is_target = np.zeros(len(self.data.ratings), bool)
-          is_target[target_rows((self.config.seed, split, 7), train_rows, r.target_fraction,
+          is_target[target_rows((self.config.seed, split, random_streams.RATING_TARGETS), train_rows, r.target_fraction,
                                 step)] = True
           step_mask, weight = held_out_targets(edge_ids, attribute_ratings.weight,
                                                 jnp.asarray(is_target), num_edges)
@@ -206,7 +206,7 @@ class RatingSplits:
       probs_fn, static, args = full_graph_probs, {}, (jnp.asarray(self.edge_ids[rows]),)
     draws = self.config.rrnet.prediction_draws
     if draws:
-      key = jax.random.fold_in(jax.random.key(self.config.seed), 200 + split)
+      key = random_streams.key(self.config.seed, random_streams.RATING_PREDICTION + split)
       probs = compiled(probs_over_draws, probs_fn=probs_fn, draws=draws, **static)(
           state, self.split_graph(split), self.attribute_ratings(split), key,
           self.held_out_share(split), *args)

@@ -10,6 +10,7 @@ import ml_collections
 import numpy as np
 
 from xmjax import graph as graph_lib
+from xmjax import random_streams
 from xmjax.data import load_label_embeddings
 from xmjax.errors import InputError
 from xmjax.models import RRNet, bce_loss, classification_metrics, parse_units
@@ -41,7 +42,7 @@ def class_node_features(rrnet_config, dataset: str, num_classes: int, seed: int)
   if kind == "onehot":
     return np.eye(num_classes, dtype=np.float32)
   if kind == "random":
-    rng = np.random.default_rng([seed, 3])
+    rng = random_streams.generator(seed, random_streams.CLASS_NODE_FEATURES)
     return rng.standard_normal((num_classes, rrnet_config.label_dim)).astype(np.float32)
   if kind == "file" and not rrnet_config.label_embeddings:
     raise InputError("config.rrnet.label_embeddings: label_features='file' needs a path")
@@ -100,7 +101,7 @@ def rrnet_stage(config, graphs: dict, *, name: str = "rrnet", model=None) -> Tra
   train_graph, train_labels, *train_inputs = graphs["train"]
 
   def init():
-    params = model.init(jax.random.fold_in(jax.random.key(config.seed), 2),
+    params = model.init(random_streams.key(config.seed, random_streams.RRNET_INIT),
                         train_graph, *train_inputs)["params"]
     state = create_train_state(model.apply, params, optim.make_optimizer(r.optimizer, r.num_steps))
     return parallel.replicate(state, parallel.make_mesh(config)) if r.edge_sharding else state

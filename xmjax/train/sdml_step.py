@@ -11,7 +11,6 @@ its own schedule and each selected by its own validation criterion.
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from typing import Any
 
 import flax
@@ -19,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from xmjax import random_streams
 from xmjax.configs.fields import comma_list
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
@@ -29,7 +29,7 @@ from xmjax.train.selection import Best, keep_best
 from xmjax.train.state import TrainState, compute_dtype
 
 __all__ = ["JointState", "SELECTION", "Schedule", "encode", "init_joint_state", "learning_rates",
-           "make_networks", "make_optimizer", "modality_seed", "restore_joint", "schedules",
+           "make_networks", "make_optimizer", "restore_joint", "schedules",
            "sdml_train_step", "selected_params"]
 
 
@@ -93,7 +93,7 @@ def init_joint_state(config, networks, projection, num_steps) -> JointState:
   rates = learning_rates(config, networks)
   states = {}
   for m, net in networks.items():
-    key = jax.random.fold_in(jax.random.key(config.seed), zlib.crc32(m.encode()) % (2 ** 31))
+    key = random_streams.key(config.seed, random_streams.modality_stream(m))
     params = net.init(key, jnp.zeros((1, net.input_dim)))["params"]
     states[m] = TrainState.create(apply_fn=net.apply, params=params,
                                   tx=make_optimizer(config, rates[m], num_steps))
@@ -167,11 +167,6 @@ def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: f
                         best_valid=best_valid, best_step=best_step, last_loss=last_loss,
                         validations=validations)
   return joint, out
-
-
-def modality_seed(name: str) -> int:
-  """A stream id per modality name, so adding one never shifts another's data order."""
-  return zlib.crc32(name.encode()) % (2 ** 31)
 
 
 def schedules(config, sizes: dict[str, int]) -> tuple[Schedule, ...]:

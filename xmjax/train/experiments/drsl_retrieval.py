@@ -15,6 +15,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from xmjax import random_streams
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL
@@ -106,9 +107,9 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
                      f"modalities (valid_fraction / valid_len), or 'last'")
 
   def batches(step):
-    image_rows = epoch_batch_rows((config.seed, 1), n_i, t.batch_size, step)
+    image_rows = epoch_batch_rows((config.seed, random_streams.DRSL_IMAGE_BATCHES), n_i, t.batch_size, step)
     # Paired data (one text per image): the same rows, so S holds the true pairs.
-    text_rows = image_rows if paired else epoch_batch_rows((config.seed, 2), n_t, t.batch_size,
+    text_rows = image_rows if paired else epoch_batch_rows((config.seed, random_streams.DRSL_TEXT_BATCHES), n_t, t.batch_size,
                                                            step)
     return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh),
             valid)

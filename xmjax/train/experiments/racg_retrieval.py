@@ -20,9 +20,9 @@ import logging
 import os
 from typing import Any, Sequence
 
-import jax
 import numpy as np
 
+from xmjax import random_streams
 from xmjax.configs.fields import comma_list
 from xmjax import metrics, process
 from xmjax.data.image_text import ImageTextData, caption_arrays, image_arrays, load_image_text
@@ -123,7 +123,7 @@ def initial_state(config, data: ImageTextData, variant: dict, num_steps: int) ->
   model = make_model(config, data.vocab_size, **variant)
   images, captions = data.train_images, data.train_captions
   rows = np.arange(2)
-  params = model.init(jax.random.fold_in(jax.random.key(config.seed), 7),
+  params = model.init(random_streams.key(config.seed, random_streams.RACG_INIT),
                       *image_arrays(images, captions.image_index[rows]),
                       *caption_arrays(captions, rows))["params"]
   return create_train_state(model.apply, params,
@@ -144,7 +144,7 @@ def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> Train
   mesh = parallel.make_mesh(config, t.batch_size)
 
   def batches(step):
-    rows = epoch_batch_rows((config.seed, 7), len(captions), t.batch_size, step)
+    rows = epoch_batch_rows((config.seed, random_streams.RACG_BATCHES), len(captions), t.batch_size, step)
     image_ids = captions.image_index[rows]
     batch = (image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids)
     return parallel.shard_rows_tree(batch, mesh)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from xmjax import random_streams
 from xmjax.configs.fields import comma_list
 from xmjax import metrics
 from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pascal_dir,
@@ -135,7 +136,7 @@ def _paired_rows(data: RetrievalData, a: str, b: str, seed: int):
   ya, yb = data.labels("train", a), data.labels("train", b)
   if len(ya) == len(yb) and np.array_equal(ya, yb):
     return np.arange(len(ya)), np.arange(len(yb))
-  rng = np.random.default_rng([seed, 11])
+  rng = random_streams.generator(seed, random_streams.CCA_PAIRS)
   by_class = {c: np.nonzero(yb == c)[0] for c in np.unique(yb)}
   keep = np.array([c in by_class for c in ya])
   rows_a = np.nonzero(keep)[0]

@@ -25,6 +25,7 @@ own prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -35,14 +36,15 @@ import numpy as np
 
 from xmjax import graph as graph_lib
 from xmjax.data import standardize
-from xmjax.data.images import load_data
+from xmjax.data.images import ClassificationData, load_data
 from xmjax.errors import InputError
 from xmjax.train import provenance
-from xmjax.train.baseline import train_baseline
+from xmjax.train.baseline import BaselineOutputs, train_baseline
 from xmjax.train.loop import save_npz_atomic
 from xmjax.train.rrnet_ablations import ablation_stage, parse_ablations
 from xmjax.train.rrnet_stage import check_units, class_node_features, evaluate_rrnet, rrnet_stage
 from xmjax.train.runner import Run, Task
+from xmjax.train.state import TrainState
 
 log = logging.getLogger("xmjax")
 
@@ -85,36 +87,40 @@ def check_graph_sizes(config: ml_collections.ConfigDict, num_baseline: int, num_
 # The graphs RR-Net trains and is tested on.
 
 
-def graph_parts(data) -> tuple[str, ...]:
-  """The parts that get a graph: train, test, and valid when there is one."""
-  return ("train", "test", "valid") if "valid" in data["split"] else ("train", "test")
-
-
-def build_graphs(config, outputs, data):
+def build_graphs(config, baseline: dict[str, BaselineOutputs], data: ClassificationData):
   """Padded graphs (train, test, valid if any), each built from its own rows,
   and padded labels (-1 on padding)."""
   r = config.rrnet
-  classes = class_node_features(r, config.data.name, data["num_classes"], config.seed)
-  parts = graph_parts(data)
-  features = [outputs[f"{part}_features"] for part in parts]
+  classes = class_node_features(r, config.data.name, data.num_classes, config.seed)
+  parts = data.graph_parts
+  features = [baseline[part].features for part in parts]
   if r.standardize_features:
     features = standardize(*features)
   graphs = {}
   for part, x in zip(parts, features):
+    labels = data.part(part).labels
     graph = graph_lib.classification_graph(
-        x, classes, outputs[f"{part}_probs"], data[f"{part}_labels"],
+        x, classes, baseline[part].probs, labels,
         k1=r.k1, k2=r.k2, num_candidates=r.num_candidates, metric=r.metric)
     graph = graph_lib.pad_to_bucket(graph, r.pad_multiple)
-    labels = np.full(graph.nodes1.shape[0], -1, np.int32)
-    labels[:len(data[f"{part}_labels"])] = data[f"{part}_labels"]
-    graphs[part] = (graph, jnp.asarray(labels))
+    padded = np.full(graph.nodes1.shape[0], -1, np.int32)
+    padded[:len(labels)] = labels
+    graphs[part] = (graph, jnp.asarray(padded))
   return graphs
+
+
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """The baseline's outputs per part, and per trained stage ("rrnet" and
+  each ablation's prefix) its state and the graphs (inputs) it runs on."""
+  baseline: dict[str, BaselineOutputs]
+  stages: dict[str, tuple[TrainState, dict]]
 
 
 # ----------------------------------------------------------------------------
 
 
-def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
+def prepare(config: ml_collections.ConfigDict) -> ClassificationData:
   """Validates the config and loads the data; touches no file."""
   check_units(config.rrnet)
   if config.data.name == "mfeat":   # feature vectors: no image baseline, no image augmentation
@@ -125,44 +131,42 @@ def prepare(config: ml_collections.ConfigDict) -> dict[str, Any]:
       raise InputError("config.baseline.crop_padding / flip: feature vectors (data.name "
                        "'mfeat') cannot be cropped or flipped; set 0 / False")
   data = load_data(config)
-  check_graph_sizes(config, len(data["baseline_labels"]), len(data["train_labels"]),
-                    len(data["test_labels"]), data["num_classes"],
-                    len(data["valid_labels"]) if "valid_labels" in data else None)
-  class_node_features(config.rrnet, config.data.name, data["num_classes"], config.seed)
+  check_graph_sizes(config, len(data.baseline), len(data.train), len(data.test),
+                    data.num_classes, len(data.valid) if data.valid is not None else None)
+  class_node_features(config.rrnet, config.data.name, data.num_classes, config.seed)
   return data
 
 
-def train(run: Run, data) -> tuple[dict, dict, Any]:
+def train(run: Run, data: ClassificationData) -> Trained:
   """The baseline (cached), the graphs from its outputs, then RR-Net."""
   config = run.config
   if not run.evaluating:
-    save_npz_atomic(run.path("data_split.npz"), **data["split"])
+    save_npz_atomic(run.path("data_split.npz"), **data.rows)
   with run.timed("baseline"):
-    outputs = run.cached("baseline/outputs.npz", lambda: train_baseline(
-        run, data["baseline_images"], data["baseline_labels"],
-        (data["pixel_mean"], data["pixel_std"]), data["num_classes"],
-        predict_on={part: data[f"{part}_images"] for part in graph_parts(data)}))
+    baseline = train_baseline(
+        run, data.baseline.images, data.baseline.labels, (data.pixel_mean, data.pixel_std),
+        data.num_classes, predict_on={part: data.part(part).images for part in data.graph_parts})
   with run.timed("graph"):
-    graphs = jax.block_until_ready(build_graphs(config, outputs, data))
+    graphs = jax.block_until_ready(build_graphs(config, baseline, data))
   with run.timed("rrnet"):
-    trained = {"rrnet": (run.train(rrnet_stage(config, graphs)), graphs)}
-  probs = {part: outputs[f"{part}_probs"] for part in graphs}
+    stages = {"rrnet": (run.train(rrnet_stage(config, graphs)), graphs)}
+  probs = {part: baseline[part].probs for part in graphs}
   for name in parse_ablations(config.rrnet.ablations):
     stage, inputs = ablation_stage(name, config, graphs, probs)
     with run.timed(stage.name):
-      trained[stage.name] = (run.train(stage), inputs)
-  return outputs, trained
+      stages[stage.name] = (run.train(stage), inputs)
+  return Trained(baseline, stages)
 
 
-def results(run: Run, data, trained) -> dict[str, Any]:
+def results(run: Run, data: ClassificationData, trained: Trained) -> dict[str, Any]:
   """The baseline's, RR-Net's and each ablation's accuracies (the trained
   stages' also on their training and validation graphs)."""
-  outputs, stages = trained
-  out = {f"baseline/{part}_accuracy": _accuracy(outputs[f"{part}_probs"], data[f"{part}_labels"])
-         for part in graph_parts(data) if part != "train"}
-  for prefix, (state, inputs) in stages.items():
+  out = {f"baseline/{part}_accuracy": _accuracy(trained.baseline[part].probs,
+                                                data.part(part).labels)
+         for part in data.graph_parts if part != "train"}
+  for prefix, (state, inputs) in trained.stages.items():
     out[f"{prefix}/num_params"] = int(sum(np.size(p) for p in jax.tree.leaves(state.params)))
-    for part in graph_parts(data):   # valid too when there is one: settings are chosen there
+    for part in data.graph_parts:   # valid too when there is one: settings are chosen there
       metrics = evaluate_rrnet(state, *inputs[part])
       out.update({f"{prefix}/{part}_{k}": metrics[k]
                   for k in ("accuracy", "loss", "candidate_recall")})

@@ -1,9 +1,7 @@
 """RR-Net on pre-extracted features with k-fold cross-validation (paper IV-A, ESC).
 
-Input: one `.npz` with `features` (n, d) (e.g. EnvNet's 512-d clip
-representations), `labels` (n,) in 0..C-1, `folds` (n,) in 1..5 and
-`baseline_probs` (n, C), the baseline's class probabilities that choose each
-clip's top-K candidate labels. For each fold f, RR-Net trains on the graph of
+Input: one `.npz` of features, labels, folds and the baseline's class
+probabilities (`xmjax.data.fold_features`). For each fold f, RR-Net trains on the graph of
 the other folds and is tested on the graph of fold f alone (leave one fold
 out); results.json has the mean and standard deviation over folds of RR-Net's
 and the baseline's accuracy.
@@ -16,6 +14,7 @@ separate runs, at one compile and one dispatch per step.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Any
@@ -26,9 +25,10 @@ import ml_collections
 import numpy as np
 
 from xmjax import graph as graph_lib
-from xmjax.data import standardize, validate
+from xmjax import random_streams
+from xmjax.data import standardize
 from xmjax.data.class_names import CLASS_NAMES
-from xmjax.data.shipped import open_npz
+from xmjax.data.fold_features import NUM_FOLDS, FoldFeatures, load_fold_features
 from xmjax.errors import InputError
 from xmjax.models import bce_loss, classification_metrics
 from xmjax.train import optim, provenance, rrnet_stage
@@ -36,8 +36,6 @@ from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.state import TrainState, create_train_state
 
 log = logging.getLogger("xmjax")
-
-NUM_FOLDS = 5
 
 
 STAGES = (provenance.Stage("rrnet"),)
@@ -56,31 +54,6 @@ def data_path(config) -> str:
   return d.dir if d.dir.endswith(".npz") else os.path.join(d.dir, f"{d.name}.npz")
 
 
-def load_fold_features(path: str) -> dict[str, np.ndarray]:
-  """Reads and checks the `.npz` (see module docstring)."""
-  arrays = open_npz(path)
-  validate.check_keys(path, arrays, ("features", "labels", "folds", "baseline_probs"))
-  features, labels = arrays["features"], arrays["labels"]
-  folds, probs = arrays["folds"], arrays["baseline_probs"]
-  validate.check_rank(f"{path}: 'features'", features, 2)
-  validate.check_rank(f"{path}: 'baseline_probs'", probs, 2)
-  validate.check_same_length(path, features=features, labels=labels, folds=folds,
-                             baseline_probs=probs)
-  validate.check_finite(f"{path}: 'features'", features)
-  validate.check_finite(f"{path}: 'baseline_probs'", probs)
-  num_classes = probs.shape[1]
-  validate.check_labels(f"{path}: 'labels'", labels, num_classes)
-  if not np.issubdtype(folds.dtype, np.integer) or folds.min() < 1 or folds.max() > NUM_FOLDS:
-    bad = folds[(folds < 1) | (folds > NUM_FOLDS) | (folds != np.round(folds))]
-    raise InputError(f"{path}: 'folds' must be integers in 1..{NUM_FOLDS}; found "
-                     f"{np.unique(bad)[:5].tolist() or folds.dtype}")
-  missing = sorted(set(range(1, NUM_FOLDS + 1)) - set(folds.tolist()))
-  if missing:
-    raise InputError(f"{path}: 'folds' has no rows for fold(s) {missing}")
-  return {"features": features.astype(np.float32), "labels": labels.astype(np.int32),
-          "folds": folds.astype(np.int32), "baseline_probs": probs.astype(np.float32)}
-
-
 def label_features(config, num_classes: int) -> np.ndarray:
   name = config.data.name
   if config.rrnet.label_features == "text" and name not in CLASS_NAMES:
@@ -89,48 +62,54 @@ def label_features(config, num_classes: int) -> np.ndarray:
   return rrnet_stage.class_node_features(config.rrnet, name, num_classes, config.seed)
 
 
-def prepare(config) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class FoldData:
+  """The fold features and the label nodes' features (C, d_label)."""
+  examples: FoldFeatures
+  class_features: np.ndarray
+
+
+def prepare(config) -> FoldData:
   """Validates config and data; touches no file."""
   check_config(config)
-  data = load_fold_features(data_path(config))
-  num_classes = data["baseline_probs"].shape[1]
+  examples = load_fold_features(data_path(config))
+  num_classes = examples.num_classes
   if config.data.num_classes and config.data.num_classes != num_classes:
     raise InputError(f"config.data.num_classes: {config.data.num_classes}, but "
                      f"{data_path(config)} has {num_classes} classes in 'baseline_probs'")
-  data["num_classes"] = num_classes
-  data["class_features"] = label_features(config, num_classes)
-  sizes = [int((data["folds"] == f).sum()) for f in range(1, NUM_FOLDS + 1)]
+  smallest = min(examples.fold_sizes())
   r = config.rrnet
-  if not 1 <= r.k1 < min(sizes):
-    raise InputError(f"config.rrnet.k1: need 1 <= k1 < the smallest fold ({min(sizes)} rows), "
+  if not 1 <= r.k1 < smallest:
+    raise InputError(f"config.rrnet.k1: need 1 <= k1 < the smallest fold ({smallest} rows), "
                      f"got {r.k1}")
   if not 1 <= r.k2 < num_classes:
     raise InputError(f"config.rrnet.k2: need 1 <= k2 < {num_classes} label nodes, got {r.k2}")
   if not 1 <= r.num_candidates <= num_classes:
     raise InputError(f"config.rrnet.num_candidates: need 1 <= K <= {num_classes}, "
                      f"got {r.num_candidates}")
-  return data
+  return FoldData(examples, label_features(config, num_classes))
 
 
-def build_fold_graphs(config, data) -> dict[str, tuple[graph_lib.CrossModalGraph, jax.Array]]:
+def build_fold_graphs(config, data: FoldData
+                      ) -> dict[str, tuple[graph_lib.CrossModalGraph, jax.Array]]:
   """Per part ("train", "test"): the fold graphs padded to one shape and
   stacked on a leading fold axis, and the stacked padded labels."""
   r = config.rrnet
+  x = data.examples
   stacked = {}
   for part in ("train", "test"):
     graphs, labels = [], []
     for fold in range(1, NUM_FOLDS + 1):
-      rows = data["folds"] != fold if part == "train" else data["folds"] == fold
-      features = data["features"][rows]
+      rows = x.folds != fold if part == "train" else x.folds == fold
+      features = x.features[rows]
       if r.standardize_features:  # statistics of the fold's training rows only
-        features = standardize(data["features"][data["folds"] != fold], features)[1]
+        features = standardize(x.features[x.folds != fold], features)[1]
       graphs.append(graph_lib.classification_graph(
-          features, data["class_features"], data["baseline_probs"][rows],
-          data["labels"][rows], k1=r.k1, k2=r.k2, num_candidates=r.num_candidates,
-          metric=r.metric))
-      labels.append(data["labels"][rows])
+          features, data.class_features, x.baseline_probs[rows], x.labels[rows],
+          k1=r.k1, k2=r.k2, num_candidates=r.num_candidates, metric=r.metric))
+      labels.append(x.labels[rows])
     num1 = graph_lib.round_up(max(len(l) for l in labels) + 1, r.pad_multiple)
-    num2 = data["num_classes"] + 1
+    num2 = x.num_classes + 1
     graphs = [graph_lib.pad_cross_modal_graph(g, num1, num2) for g in graphs]
     padded = np.full((NUM_FOLDS, num1), -1, np.int32)
     for i, l in enumerate(labels):
@@ -168,13 +147,20 @@ def folds_eval_step(state: TrainState, graphs, labels):
 def initial_state(config, graphs) -> TrainState:
   model = rrnet_stage.make_rrnet(config)
   train_graphs = graphs["train"][0]
-  keys = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 2), NUM_FOLDS)
+  keys = jax.random.split(random_streams.key(config.seed, random_streams.RRNET_INIT), NUM_FOLDS)
   params = jax.vmap(lambda key, graph: model.init(key, graph)["params"])(keys, train_graphs)
   tx = optim.make_optimizer(config.rrnet.optimizer, config.rrnet.num_steps)
   return create_train_state(model.apply, params, tx)
 
 
-def train(run: Run, data):
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """The stacked fold graphs and the trained state (a leading fold axis)."""
+  graphs: dict[str, tuple[graph_lib.CrossModalGraph, jax.Array]]
+  state: TrainState
+
+
+def train(run: Run, data: FoldData) -> Trained:
   """Every fold's RR-Net in one stage (parameters with a leading fold axis)."""
   config = run.config
   graphs = build_fold_graphs(config, data)
@@ -186,16 +172,13 @@ def train(run: Run, data):
       checkpoint_every=config.rrnet.checkpoint_every,
       static={"reduction": config.rrnet.loss_reduction},
       validate=test_means, validate_every=config.log_every))
-  return graphs, state
+  return Trained(graphs, state)
 
 
-def results(run: Run, data, trained) -> dict[str, Any]:
+def results(run: Run, data: FoldData, trained: Trained) -> dict[str, Any]:
   """Mean and std over folds of RR-Net's and the baseline's test accuracy."""
-  graphs, state = trained
-  test = jax.device_get(compiled(folds_eval_step)(state, *graphs["test"]))
-  baseline = np.array([
-      np.mean(data["baseline_probs"][data["folds"] == f].argmax(1)
-              == data["labels"][data["folds"] == f]) for f in range(1, NUM_FOLDS + 1)])
+  test = jax.device_get(compiled(folds_eval_step)(trained.state, *trained.graphs["test"]))
+  baseline = data.examples.baseline_fold_accuracy()
   out = {"baseline/accuracy_mean": float(baseline.mean()),
          "baseline/accuracy_std": float(baseline.std()),
          "rrnet/accuracy_mean": float(test["accuracy"].mean()),

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax import metrics, process
+from xmjax import metrics, process, random_streams
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
 from xmjax.train import parallel, provenance
@@ -29,7 +29,7 @@ from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.loop import write_json_atomic
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.sdml_step import (encode, init_joint_state, learning_rates, make_networks,
-                                   modality_seed, restore_joint, schedules, sdml_train_step,
+                                   restore_joint, schedules, sdml_train_step,
                                    selected_params)
 
 log = logging.getLogger("xmjax")
@@ -75,7 +75,7 @@ def sdml_stage(config, data, modalities, projection, name: str,
   def batches(step):
     # A modality past its own schedule does not step; it is handed its last
     # batch so the program keeps one shape.
-    rows = {e.modality: epoch_batch_rows((config.seed, modality_seed(e.modality)),
+    rows = {e.modality: epoch_batch_rows((config.seed, random_streams.modality_stream(e.modality)),
                                          sizes[e.modality], t.batch_size,
                                          min(step, e.num_steps - 1)) for e in plan}
     return {m: (*train_arrays[m], parallel.shard_rows(rows[m], mesh)) for m in modalities}, valid

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from xmjax import random_streams
 from xmjax.errors import InputError
 from xmjax.models import triplet_loss
 from xmjax.nn import MLP, l2_normalize
@@ -53,8 +54,8 @@ def train(run, prepared):
   with run.timed("train"):
     return run.train(TrainingStage(
         name="vse", init=init, step=train_step, num_steps=num_steps,
-        batches=lambda step: (*arrays, epoch_batch_rows((run.config.seed, 1), len(arrays[2]),
-                                                        t.batch_size, step)),
+        batches=lambda step: (*arrays, epoch_batch_rows(
+            (run.config.seed, random_streams.VSE_BATCHES), len(arrays[2]), t.batch_size, step)),
         checkpoint_every=t.checkpoint_every, static={"margin": t.margin}))
 
 
