@@ -87,10 +87,11 @@ from xmjax.train.experiments import drsl_retrieval  # noqa: E402
 from xmjax.train.runner import compiled  # noqa: E402
 config = set_fields(load_config("drsl_mfeat"), **{
     "train.num_epochs": 1, "train.batch_size": 64, "model.block_size": 8})
-data, image_role, text_role = drsl_retrieval.prepare(config)
+prepared = drsl_retrieval.prepare(config)
 for devices in (1, 8):
   config.mesh.data = devices
-  stage = drsl_retrieval.drsl_stage(config, data, image_role, text_role)
+  stage = drsl_retrieval.drsl_stage(config, prepared.data, prepared.image_role,
+                                    prepared.text_role)
   step = compiled(stage.step, **stage.static)
   state, batch = stage.init(), stage.batches(0)
   report[f"drsl_step/{devices}/trips"] = trip_counts(

@@ -10,6 +10,7 @@ same run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL
 from xmjax.train import parallel, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
+from xmjax.data.retrieval import RetrievalData
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.drsl_step import (SelectingState, drsl_scores, drsl_selecting_step,
                                    drsl_valid_metrics, init_state)
@@ -67,7 +69,16 @@ def variants(config) -> dict[str, str]:
   return out
 
 
-def prepare(config):
+@dataclasses.dataclass(frozen=True)
+class DrslData:
+  """The retrieval data and which of its modalities DRSL treats as images
+  (its first input) and which as texts."""
+  data: RetrievalData
+  image_role: str
+  text_role: str
+
+
+def prepare(config) -> DrslData:
   data = common.load_data(config)
   image_role, text_role = roles(config, data)
   make_model(config, data, image_role, text_role)  # its own checks, before any file is written
@@ -75,7 +86,7 @@ def prepare(config):
   if config.train.batch_size > n:
     raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
                      f"{n} training rows")
-  return data, image_role, text_role
+  return DrslData(data, image_role, text_role)
 
 
 def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
@@ -129,8 +140,9 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
       validate=validate, validate_every=per_epoch)
 
 
-def train(run: Run, prepared) -> Any:
-  data, image_role, text_role = prepared
+def train(run: Run, prepared: DrslData) -> dict[str, SelectingState]:
+  """Every variant's network (results prefix -> its state)."""
+  data, image_role, text_role = prepared.data, prepared.image_role, prepared.text_role
   states = {}
   for name, scorer in variants(run.config).items():
     with run.timed("train" if name == "drsl" else name):
@@ -138,11 +150,11 @@ def train(run: Run, prepared) -> Any:
   return states
 
 
-def results(run: Run, prepared, states) -> dict[str, Any]:
+def results(run: Run, prepared: DrslData, states: dict[str, SelectingState]) -> dict[str, Any]:
   """mAP both ways from every test image-text score of the selected
   network, beside the baselines'; the epoch it was selected at; the same
   for the cosine ablation when trained (`drsl_cosine/`)."""
-  data, image_role, text_role = prepared
+  data, image_role, text_role = prepared.data, prepared.image_role, prepared.text_role
   select = run.config.train.select_on != "last"
   per_epoch = steps_per_epoch(max(len(data.labels("train", r)) for r in (image_role, text_role)),
                               run.config.train.batch_size)

@@ -156,14 +156,14 @@ def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> Train
       static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
 
 
-def train(run: Run, data: ImageTextData) -> dict[str, Any]:
+def train(run: Run, data: ImageTextData) -> dict[str, TrainState]:
   """Every variant (the model, and without its cross graph if asked)."""
   with run.timed("train"):
     return {prefix: run.train(racg_stage(run.config, data, prefix, variant))
             for prefix, variant in variants(run.config)}
 
 
-def results(run: Run, data: ImageTextData, states) -> dict[str, Any]:
+def results(run: Run, data: ImageTextData, states: dict[str, TrainState]) -> dict[str, Any]:
   """R@K (and re-ranked, COCO 1K) of every variant; each similarity matrix
   is saved for ensembles. Diagnostics of the model with the cross graph:
   its cross-message shares, and R@K with its cross graph switched off at

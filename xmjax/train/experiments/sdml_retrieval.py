@@ -11,6 +11,7 @@ Workdir layout:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ import ml_collections
 import numpy as np
 
 from xmjax import metrics, process, random_streams
+from xmjax.data.retrieval import RetrievalData
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
 from xmjax.train import parallel, provenance
@@ -94,7 +96,15 @@ def _paths(workdir):
   return root, os.path.join(root, "P.npy"), os.path.join(root, "modalities.json")
 
 
-def prepare(config):
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """The data of every modality registered in the workdir (base and added)
+  and, per modality, its selected parameters and the step they are from."""
+  data: RetrievalData
+  selected: dict[str, tuple[Any, int]]
+
+
+def prepare(config) -> RetrievalData:
   check_config(config)
   data = common.load_data(config)
   if config.model.code_dim < data.num_classes:
@@ -161,11 +171,10 @@ def stages(config) -> tuple[provenance.Stage, ...]:
   return (BASE_STAGE,)
 
 
-def train(run: Run, data):
+def train(run: Run, data: RetrievalData) -> Trained:
   """Trains the base modalities jointly, or config.add_modality alone against
   the saved P (the other checkpoints are only read), or, in an evaluation,
-  restores them; returns (data of every registered modality, their selected
-  parameters)."""
+  restores them."""
   config = run.config
   root, p_path, registry_path = _paths(run.workdir)
   registry = _load_registry(registry_path)
@@ -178,8 +187,8 @@ def train(run: Run, data):
     base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
     joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
                           run.restore_step)
-    return _data_for(config, list(registry)), _best_params(
-        config, run.workdir, registry, projection, selected_params(joint, base))
+    return Trained(_data_for(config, list(registry)), _best_params(
+        config, run.workdir, registry, projection, selected_params(joint, base)))
   if config.add_modality:
     name = config.add_modality
     projection = np.load(p_path, allow_pickle=False)
@@ -190,7 +199,7 @@ def train(run: Run, data):
     best = _best_params(config, run.workdir, registry, projection, selected_params(joint, (name,)))
     registry[name] = {"checkpoint": checkpoints, "dim": data.dim(name)}
     write_json_atomic(registry_path, registry)
-    return data, best
+    return Trained(data, best)
   projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
   os.makedirs(root, exist_ok=True)
   if not os.path.exists(p_path) and process.is_primary():
@@ -204,14 +213,15 @@ def train(run: Run, data):
   write_json_atomic(registry_path, registry)
   if set(registry) != set(data.modalities):
     data = _data_for(config, list(registry))
-  return data, _best_params(config, run.workdir, registry, projection,
-                            selected_params(joint, data.modalities))
+  return Trained(data, _best_params(config, run.workdir, registry, projection,
+                                    selected_params(joint, data.modalities)))
 
 
-def results(run: Run, data, trained) -> dict[str, Any]:
+def results(run: Run, data: RetrievalData, trained: Trained) -> dict[str, Any]:
   """Cosine retrieval between encoder outputs of every ordered modality
-  pair, and the epoch (of its own) each network was selected at."""
-  data, selected = trained
+  pair (of every registered modality, `trained.data`), and the epoch (of
+  its own) each network was selected at."""
+  data, selected = trained.data, trained.selected
   modalities = tuple(selected)
   networks = make_networks(run.config, {m: data.dim(m) for m in modalities})
   codes = {split: {} for split in ("test", "valid")}
