@@ -15,6 +15,7 @@ split (`mf/`, `xmjax.models.baselines.fit_biased_mf`; its predictions cached in
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ml_collections
@@ -27,6 +28,7 @@ from xmjax.train import provenance
 from xmjax.train.rrnet_rating_stage import RatingSplits
 from xmjax.train.rrnet_stage import check_units
 from xmjax.train.runner import Run, Task
+from xmjax.train.state import TrainState
 
 
 # The splits train one after another, each its own resumable stage, all of
@@ -61,9 +63,22 @@ def prepare(config: ml_collections.ConfigDict) -> RatingSplits:
   return RatingSplits(config)
 
 
-def mf_predictions(splits: RatingSplits, split: int) -> dict[str, np.ndarray]:
-  """Biased MF trained on the split's training ratings: its test predictions
-  and the chosen l2."""
+@dataclasses.dataclass(frozen=True)
+class MfFit:
+  """Biased MF on one split: its test predictions and the l2 it chose."""
+  predicted: np.ndarray
+  l2: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Trained:
+  """Per split, RR-Net's trained state and MF's fit."""
+  states: list[TrainState]
+  mf: list[MfFit]
+
+
+def mf_predictions(splits: RatingSplits, split: int) -> MfFit:
+  """Biased MF trained on the split's training ratings."""
   m, d = splits.config.mf, splits.data
   train_rows = ~splits.test_masks[split]
   predict, l2, _ = fit_biased_mf(
@@ -73,26 +88,26 @@ def mf_predictions(splits: RatingSplits, split: int) -> dict[str, np.ndarray]:
       learning_rate=m.learning_rate, valid_fraction=m.valid_fraction,
       seed=splits.config.seed * 1000 + split)
   test = splits.test_masks[split]
-  return {"predicted": predict(d.users[test], d.items[test]), "l2": np.float64(l2)}
+  return MfFit(np.asarray(predict(d.users[test], d.items[test])), float(l2))
 
 
-def split_metrics(splits: RatingSplits, state, split: int,
-                  mf: dict[str, np.ndarray]) -> dict[str, float]:
+def split_metrics(splits: RatingSplits, state: TrainState, split: int,
+                  mf: MfFit) -> dict[str, float]:
   """RR-Net's, MF's and the training mean's test MAE and RMSE on one split."""
   test = splits.test_masks[split]
   truth = splits.data.ratings[test].astype(np.float64)
   mean = float(splits.data.ratings[~test].mean())
   out = {"num_test_ratings": int(test.sum())}
-  for name, predicted in (("rrnet", splits.predict(state, split)), ("mf", mf["predicted"]),
+  for name, predicted in (("rrnet", splits.predict(state, split)), ("mf", mf.predicted),
                           ("mean", np.full_like(truth, mean))):
     out[f"{name}/test_mae"] = float(np.abs(predicted - truth).mean())
     out[f"{name}/test_rmse"] = float(np.sqrt(((predicted - truth) ** 2).mean()))
   return out
 
 
-def train(run: Run, splits: RatingSplits):
+def train(run: Run, splits: RatingSplits) -> Trained:
   """The splits one after another, each its own resumable stage; then the
-  MF baseline of every split (cached)."""
+  MF baseline of every split (cached as `split<i>_predicted`, `split<i>_l2`)."""
   split_ids = range(run.config.data.num_splits)
   with run.timed("train"):
     states = [run.train(splits.stage(split)) for split in split_ids]
@@ -100,22 +115,24 @@ def train(run: Run, splits: RatingSplits):
     def fit_all():
       arrays = {}
       for split in split_ids:
-        arrays.update({f"split{split}_{k}": v for k, v in mf_predictions(splits, split).items()})
+        fit = mf_predictions(splits, split)
+        arrays[f"split{split}_predicted"], arrays[f"split{split}_l2"] = (
+            fit.predicted, np.float64(fit.l2))
       return arrays
     cached = run.cached("mf/predictions.npz", fit_all)
-  mf = [{k: cached[f"split{split}_{k}"] for k in ("predicted", "l2")} for split in split_ids]
-  return states, mf
+  mf = [MfFit(cached[f"split{split}_predicted"], float(cached[f"split{split}_l2"]))
+        for split in split_ids]
+  return Trained(states, mf)
 
 
-def results(run: Run, splits: RatingSplits, trained) -> dict[str, Any]:
+def results(run: Run, splits: RatingSplits, trained: Trained) -> dict[str, Any]:
   """RR-Net's, MF's and the training mean's test MAE and RMSE: mean, std and per split."""
-  states, mf = trained
-  per_split = [split_metrics(splits, state, split, mf[split])
-               for split, state in enumerate(states)]
+  per_split = [split_metrics(splits, state, split, trained.mf[split])
+               for split, state in enumerate(trained.states)]
   out = {"training": "edge_minibatch" if splits.minibatch else "full_graph",
          "num_test_ratings": sum(m["num_test_ratings"] for m in per_split)}
-  for split, fitted in enumerate(mf):
-    out[f"mf/l2_split{split}"] = float(fitted["l2"])
+  for split, fitted in enumerate(trained.mf):
+    out[f"mf/l2_split{split}"] = fitted.l2
   for key in ("rrnet/test_mae", "rrnet/test_rmse", "mf/test_mae", "mf/test_rmse",
               "mean/test_mae", "mean/test_rmse"):
     values = np.array([m[key] for m in per_split])
