@@ -74,7 +74,7 @@ def knn_suite(quick: bool) -> list[Record]:
 
 
 def knn_million_suite(quick: bool) -> list[Record]:
-  """The issue's scale: 1,000,000 x 512, k = 20, memory bounded by the blocks
+  """A million-point graph: 1,000,000 x 512, k = 20, memory bounded by the blocks
   (never run with --quick; minutes on a GPU, hours on 2 CPU cores)."""
   if quick:
     return []
@@ -233,7 +233,7 @@ SUITES["sdml"] = sdml_suite
 def drsl_suite(quick: bool) -> list[Record]:
   """DRSL relation scores of every (image, text) pair, hidden 1024.
 
-  xmjax at the issue's 4000 x 4000 (quick: 1000 x 1000), with the compiled
+  xmjax at 4000 x 4000, a test split's scale (quick: 1000 x 1000), with the compiled
   program's largest temporary recorded (no (n, n, 1024) buffer), and at the
   reference size. The throughput reference is PyTorch with the first layer
   decomposed the same way (best of several row-chunk sizes); the literal
@@ -338,7 +338,7 @@ def _racg_record(n_images, image_block, caption_block, impl, repeats, warmup=1):
 def racg_suite(quick: bool) -> list[Record]:
   """RACG similarity at paper sizes (36 regions of 2048-d, 12-word captions,
   joint 1024, 64 heads): images x 5 captions each, encoding included for
-  xmjax. The issue's 1000 x 5000 takes (1000 * 5000) / throughput; measured
+  xmjax. A COCO 1K test (1000 x 5000) takes (1000 * 5000) / throughput; measured
   here on a slice (quick 8 x 40, full 64 x 320; `--suite=racg_full` runs the
   whole 1000 x 5000) and compared per pair. The PyTorch reference builds
   each pair's integrated graph as written. On an accelerator the pair-block
@@ -365,7 +365,7 @@ def racg_suite(quick: bool) -> list[Record]:
 
 
 def racg_full_suite(quick: bool) -> list[Record]:
-  """The issue's 1000 images x 5000 captions in one program (only when named;
+  """COCO 1K's 1000 images x 5000 captions in one program (only when named;
   an accelerator workload: about an hour on 2 CPU cores)."""
   if quick:
     return []

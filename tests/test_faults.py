@@ -184,7 +184,7 @@ def test_only_the_primary_process_moves_a_corrupt_checkpoint(tmp_path, monkeypat
 
 def test_provenance_cli_stops_with_status_2_naming_the_fields_and_keeps_old_results(
     rrnet_reference, tmp_path):
-  """Stage provenance, the issue's example: a finished digits run (the shared short run), then
+  """Stage provenance: a finished digits run (the shared short run), then
   the same workdir with K = 3 and 50 steps. The check runs before any
   training, so the second command costs only its start-up."""
   workdir = tmp_path / "run"

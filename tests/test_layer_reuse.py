@@ -12,7 +12,7 @@ from xmjax.nn import InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, agg
 
 
 def given_relations_graph():
-  """The issue's example: 3 modality-1 nodes with given relations (intra-1
+  """A small graph with given relations: 3 modality-1 nodes (intra-1
   senders [0, 0, 1], receivers [1, 2, 2]), 2 inter edges per node."""
   rng = np.random.default_rng(0)
   return CrossModalGraph(
