@@ -113,16 +113,23 @@ def time_jitted(fn: Callable, args: tuple, *, suite: str, workload: str, sizes: 
 
 def time_callable(fn: Callable[[], Any], *, suite: str, workload: str, sizes: dict,
                   work_units: float, unit: str, impl: str, repeats: int = 5,
-                  warmup: int = 1, sync: Callable[[], Any] | None = None) -> Record:
-  """Times an arbitrary callable (e.g. a reference implementation); no compile
-  phase. `sync` waits for asynchronous work (torch.cuda.synchronize on a GPU).
-  None under a compile-only target: there is nothing to compile, nor a device."""
+                  warmup: int = 1, sync: Callable[[], Any] | None = None,
+                  compiles: bool = False) -> Record:
+  """Times an arbitrary callable (e.g. a reference implementation). `sync`
+  waits for asynchronous work (torch.cuda.synchronize on a GPU). `compiles`:
+  the first call compiles (torch.compile), and its wall time is recorded as
+  the compile time (else 0). None under a compile-only target: there is
+  nothing to compile, nor a device."""
   if targets.active() is not None:
     return None
   sync = sync or (lambda: None)
-  for _ in range(warmup):
+  first_call_s = 0.0
+  for i in range(max(warmup, 1 if compiles else 0)):
+    t = time.perf_counter()
     fn()
-  sync()
+    sync()
+    if i == 0:
+      first_call_s = time.perf_counter() - t
   times = []
   for _ in range(repeats):
     t = time.perf_counter()
@@ -131,6 +138,6 @@ def time_callable(fn: Callable[[], Any], *, suite: str, workload: str, sizes: di
     times.append(time.perf_counter() - t)
   median = statistics.median(times)
   return Record(suite=suite, workload=workload, impl=impl, device=device_line(), sizes=sizes,
-                compile_s=0.0, median_s=median, spread_s=max(times) - min(times),
+                compile_s=first_call_s if compiles else 0.0, median_s=median, spread_s=max(times) - min(times),
                 throughput=work_units / median, unit=unit, flops=None, flops_per_s=None,
                 peak_memory_bytes=None)

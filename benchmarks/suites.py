@@ -70,6 +70,13 @@ def knn_suite(quick: bool) -> list[Record]:
                                  workload="knn_graph_cosine", sizes=sizes, work_units=n,
                                  unit="nodes/s", impl=torch_impl("matmul + topk"),
                                  sync=torch_sync(device), repeats=2 if quick else 3))
+    if device == "cpu" and module_available("faiss", "the FAISS row"):
+      import faiss
+      records.append(time_callable(ref.make_faiss_knn(n, d, k), suite="knn",
+                                   workload="knn_graph_cosine", sizes=sizes, work_units=n,
+                                   unit="nodes/s",
+                                   impl=f"faiss-cpu {faiss.__version__} IndexFlatIP (exact)",
+                                   repeats=2 if quick else 3))
   return records
 
 
@@ -105,9 +112,19 @@ def torch_available() -> bool:
   return False
 
 
-def torch_impl(what: str = "") -> str:
+def torch_impl(what: str = "", compiled: bool = False) -> str:
   import torch
-  return f"pytorch {torch.__version__} eager{' ' + what if what else ''}"
+  mode = "torch.compile (inductor)" if compiled else "eager"
+  return f"pytorch {torch.__version__} {mode}{' ' + what if what else ''}"
+
+
+def module_available(name: str, note: str) -> bool:
+  """Whether an optional peer library is importable; says so when not."""
+  import importlib.util
+  if importlib.util.find_spec(name) is not None:
+    return True
+  print(f"  ({name} not installed: {note} skipped)", file=sys.stderr)
+  return False
 
 
 def _attempt(make_record) -> list[Record]:
@@ -165,18 +182,24 @@ def rrnet_reference(graph, n1, n2, k1, k2, kk, quick) -> list[Record]:
       targets=np.asarray(g.inter_targets))
   device = torch_device()
   edges = n1 * k1 + n2 * k2 + n1 * kk
-  variants = [(False, torch_impl("index_add_"))]
+  variants = [(False, False, torch_impl("index_add_")),
+              (False, True, torch_impl("index_add_", compiled=True))]
   if importlib.util.find_spec("torch_geometric") is not None:
     import torch_geometric
-    variants.append((True, f"pyg {torch_geometric.__version__} ({torch_impl()})"))
+    variants.append((True, False, f"pyg {torch_geometric.__version__} ({torch_impl()})"))
   else:
     print("  (PyTorch Geometric not installed: PyG row skipped)", file=sys.stderr)
-  return [time_callable(ref.make_train_step(arrays, device=device, pyg=pyg), suite="rrnet",
-                        workload="train_step_full_graph",
-                        sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
-                        work_units=edges, unit="edges/s", impl=impl, sync=torch_sync(device),
-                        repeats=3 if quick else (20 if device == "cuda" else 5))
-          for pyg, impl in variants]
+  records = []
+  for pyg, compile_, impl in variants:
+    # The compiled variant compiles in its warm-up calls; a failure to
+    # compile must not lose the other rows.
+    records += _attempt(lambda: time_callable(
+        ref.make_train_step(arrays, device=device, pyg=pyg, compile=compile_), suite="rrnet",
+        workload="train_step_full_graph",
+        sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
+        work_units=edges, unit="edges/s", impl=impl, sync=torch_sync(device),
+        repeats=3 if quick else (20 if device == "cuda" else 5), compiles=compile_))
+  return records
 
 
 def sdml_suite(quick: bool) -> list[Record]:
@@ -293,6 +316,21 @@ def drsl_suite(quick: bool) -> list[Record]:
       print(f"  pytorch decomposed, row chunk {chunk}: {record.median_s:.4g} s", file=sys.stderr)
       best = record if best is None or record.median_s < best.median_s else best
     records.append(best)
+    compiled_best = None
+    for chunk in ((64, 256) if device == "cuda" else (16, 64)):
+      for record in _attempt(lambda: time_callable(
+          ref.make_compiled_scorer(n, n, d, d, hidden, row_chunk=chunk, device=device),
+          suite="drsl", workload=f"all_pairs_{n}x{n}",
+          sizes=dict(n_images=n, n_texts=n, d=d, hidden=hidden, row_chunk=chunk),
+          work_units=n * n, unit="pairs/s",
+          impl=torch_impl("decomposed, fused relu-dot, row chunks", compiled=True),
+          sync=torch_sync(device), repeats=2 if quick else (10 if device == "cuda" else 3),
+          compiles=True)):
+        print(f"  pytorch compiled, row chunk {chunk}: {record.median_s:.4g} s", file=sys.stderr)
+        if compiled_best is None or record.median_s < compiled_best.median_s:
+          compiled_best = record
+    if compiled_best is not None:
+      records.append(compiled_best)
     records.append(time_callable(ref.make_materialised_scorer(n_ref, n_ref, d, d, hidden, device=device),
                                  suite="drsl", workload=f"all_pairs_{n_ref}x{n_ref}",
                                  sizes=dict(n_images=n_ref, n_texts=n_ref, d=d, hidden=hidden,

@@ -53,12 +53,42 @@ def test_time_callable_waits_for_sync():
   assert calls == ["f", "sync", "f", "sync", "f", "sync"] and record.median_s >= 0
 
 
+def test_time_callable_records_a_compiling_first_call_as_compile_time():
+  import time
+  calls = []
+
+  def fn():   # the first call is slow, as torch.compile's is
+    time.sleep(0.2 if not calls else 0.0)
+    calls.append(1)
+
+  record = time_callable(fn, suite="s", workload="w", sizes={}, work_units=1, unit="x/s",
+                         impl="ref", repeats=2, warmup=1, compiles=True)
+  assert record.compile_s >= 0.2 > record.median_s and len(calls) == 3
+  plain = time_callable(fn, suite="s", workload="w", sizes={}, work_units=1, unit="x/s",
+                        impl="ref", repeats=2, warmup=1)
+  assert plain.compile_s == 0.0
+
+
 def test_drsl_references_agree_with_each_other():
   torch = pytest.importorskip("torch")
-  from benchmarks.reference.drsl import make_materialised_scorer, make_scorer
+  from benchmarks.reference.drsl import (make_compiled_scorer, make_materialised_scorer,
+                                         make_scorer)
   full = make_materialised_scorer(37, 23, 12, 8, 32)()
   for chunk in (1, 5, 64):
     assert torch.allclose(make_scorer(37, 23, 12, 8, 32, row_chunk=chunk)(), full, atol=1e-5)
+  assert torch.allclose(make_compiled_scorer(37, 23, 12, 8, 32, row_chunk=16)(), full, atol=1e-5)
+
+
+def test_faiss_knn_is_the_same_graph_as_topk():
+  pytest.importorskip("torch")
+  pytest.importorskip("faiss")
+  import numpy as np
+  from benchmarks.reference import knn as ref
+  exact = ref.make_knn(500, 16, 7, row_block=128)().numpy()
+  faiss_graph = ref.make_faiss_knn(500, 16, 7)()
+  assert faiss_graph.shape == (500, 7)
+  assert not (faiss_graph == np.arange(500)[:, None]).any()      # no self edges
+  assert all(set(a) == set(b) for a, b in zip(exact, faiss_graph))
 
 
 def test_rrnet_references_agree_on_the_loss():

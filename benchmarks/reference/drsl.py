@@ -63,3 +63,27 @@ def make_materialised_scorer(n_a: int, n_b: int, d_a: int, d_b: int, hidden: int
     return (torch.relu(pairs @ w1 + c) @ w2)[..., 0]
 
   return scores
+
+
+def make_compiled_scorer(n_a: int, n_b: int, d_a: int, d_b: int, hidden: int, seed: int = 0,
+                         row_chunk: int = 64, device: str = "cpu"):
+  """scores() -> (n_a, n_b): the decomposed first layer, then
+  relu(A_i + B_j) . w written as one pointwise-and-reduce expression and
+  handed to torch.compile, whose inductor backend can fuse it into a single
+  reduction kernel (no (rows, n_b, hidden) buffer); `row_chunk` rows per
+  call bound the memory if it does not fuse. Compiled on the first call."""
+  a, b, w1, c, w2 = _weights(n_a, n_b, d_a, d_b, hidden, seed, device)
+  w = w2[:, 0].contiguous()
+
+  @torch.compile
+  def block_scores(left, right, w):
+    return (torch.relu(left[:, None, :] + right[None]) * w).sum(-1)
+
+  @torch.no_grad()
+  def scores():
+    left = a @ w1[:d_a]
+    right = b @ w1[d_a:] + c
+    return torch.cat([block_scores(left[start:start + row_chunk], right, w)
+                      for start in range(0, n_a, row_chunk)])
+
+  return scores

@@ -95,9 +95,11 @@ class RRNetTorch(nn.Module):
 
 
 def make_train_step(graph_np: dict, threads: int | None = None, device: str = "cpu",
-                    pyg: bool = False):
+                    pyg: bool = False, compile: bool = False):
   """graph_np: numpy arrays of an xmjax CrossModalGraph; returns step() -> loss
-  (a tensor: the caller synchronises). `pyg` aggregates with PyG's scatter."""
+  (a tensor: the caller synchronises). `pyg` aggregates with PyG's scatter;
+  `compile` runs the model through torch.compile (inductor; the backward
+  through AOTAutograd), compiled on the first call."""
   if threads:
     torch.set_num_threads(threads)
   g = {k: torch.as_tensor(np.array(graph_np[k])).to(device) for k in ("nodes1", "nodes2")}
@@ -108,10 +110,11 @@ def make_train_step(graph_np: dict, threads: int | None = None, device: str = "c
                      aggregate=aggregate_mean_pyg if pyg else aggregate_mean).to(device)
   opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
   loss_fn = nn.BCEWithLogitsLoss()
+  forward = torch.compile(model) if compile else model
 
   def step():
     opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model(g), targets)
+    loss = loss_fn(forward(g), targets)
     loss.backward()
     opt.step()
     return loss.detach()
