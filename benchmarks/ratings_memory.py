@@ -79,7 +79,7 @@ def _child(data: str, variant: str, steps: int) -> dict:
   times = []
   for i in range(steps):
     t = time.perf_counter()
-    state, metrics = step(state, *stage.batches(i))
+    state, metrics = step(state, *stage.data, *stage.batches(i))
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - t)
   t = time.perf_counter()

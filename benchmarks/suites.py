@@ -230,16 +230,16 @@ def sdml_suite(quick: bool) -> list[Record]:
   valid = {m: (x[:10], y[:10]) for m, (x, y) in data.items()}
   repeats = 3 if quick else 10
   joint = fresh(dims)
-  records = [time_jitted(step, (joint, {m: (*data[m], rows) for m in dims}, valid),
+  records = [time_jitted(step, (joint, {m: data[m] for m in dims}, valid, {m: rows for m in dims}),
                          suite="sdml", workload="step_5_modalities_joint",
                          sizes=dict(batch=batch, **dims), work_units=batch * len(dims),
                          unit="examples/s", repeats=repeats)]
   singles = {m: fresh((m,)) for m in dims}
-  compiled = {m: step_for((m,)).lower(singles[m], {m: (*data[m], rows)}, {m: valid[m]}).compile()
+  compiled = {m: step_for((m,)).lower(singles[m], {m: data[m]}, {m: valid[m]}, {m: rows}).compile()
               for m in dims}
 
   def one_after_another():
-    out = [compiled[m](singles[m], {m: (*data[m], rows)}, {m: valid[m]}) for m in dims]
+    out = [compiled[m](singles[m], {m: data[m]}, {m: valid[m]}, {m: rows}) for m in dims]
     return jax.block_until_ready(out)
 
   records.append(time_callable(one_after_another, suite="sdml",
@@ -442,7 +442,7 @@ def resnet_suite(quick: bool) -> list[Record]:
       tx = optim.make_optimizer(schemas.optimizer_config(), 1000)
       state = create_train_state(model.apply, variables["params"], tx, variables["batch_stats"])
       step = jax.jit(functools.partial(baseline_train_step, crop_padding=4, flip=True))
-      records.append(time_jitted(step, (state, data, labels, rows, jax.random.key(1), stats),
+      records.append(time_jitted(step, (state, data, labels, jax.random.key(1), stats, rows),
                                  suite="resnet", workload=f"resnet18_train_step_{name}{suffix}",
                                  sizes=sizes, work_units=batch, unit="images/s",
                                  repeats=2 if quick else (20 if accel else 5)))

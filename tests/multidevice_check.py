@@ -1,5 +1,6 @@
 """Run in a subprocess with 8 forced host devices: each sharded run must equal
-the single-device run (to float32 round-off). Prints one JSON line.
+the single-device run (to float32 round-off), and every stage's state spans
+the devices it should. Prints one JSON line.
 
     multidevice_check.py WORKDIR [NAME ...]   (default: every check)
 """
@@ -36,8 +37,17 @@ configs = {
     "sdml": set_fields(load_config("sdml_mfeat"), **{
         "train.num_epochs": 1, "train.batch_size": 96, "data.modalities": "pix,fou,mor",
         "model.hidden": (64, 64), "model.code_dim": 16}),
+    # Tasks with no placement code of their own: the runner makes them data
+    # parallel (VSE's rows; the ratings' edge mini-batches split by inter edge).
+    "vse": set_fields(load_config("vse_mfeat"), **{"train.num_epochs": 1, "train.batch_size": 96}),
+    "ratings_edge_batches": set_fields(load_config("rrnet_ratings_demo"), **{
+        "data.num_splits": 1, "rrnet.num_steps": 4, "rrnet.edge_batch_size": 256,
+        "rrnet.prediction_draws": 0, "rrnet.edge_budget": 1000, "mf.num_steps": 20}),
 }
 report = {}
+# The devices each trained stage's state spans at its last step, per check
+# and device count: a stage left on one device of eight shows up here.
+spans = {}
 import time
 names = sys.argv[2:] or list(configs)
 for name in names:
@@ -46,7 +56,11 @@ for name in names:
   results = {}
   for devices in (1, 8):
     config.mesh.data = devices
-    results[devices] = train_and_evaluate(config, os.path.join(workdir, f"{name}_{devices}"))
+    seen = spans.setdefault(f"{name}_{devices}", {})
+    hook = lambda stage, step, state, seen=seen: seen.__setitem__(
+        stage, len(jax.tree.leaves(state)[0].sharding.device_set))
+    results[devices] = train_and_evaluate(config, os.path.join(workdir, f"{name}_{devices}"),
+                                          hooks=[hook])
   diffs = {k: abs(results[1][k] - results[8][k]) for k in results[1]
            if isinstance(results[1][k], float)}
   if name == "racg":  # the whole test similarity matrix, not only the recalls
@@ -54,4 +68,12 @@ for name in names:
     diffs["similarity"] = float(np.abs(sims[0] - sims[1]).max())
   report[name] = max(diffs.values())
   print(name, round(time.time() - start, 1), file=sys.stderr)  # where the test's time goes
-print(json.dumps(report))
+errors = {}
+if "vse" in names:   # a batch that does not split over the mesh: a clear error, before a step
+  from xmjax.errors import InputError
+  config = set_fields(configs["vse"], **{"train.batch_size": 100, "mesh.data": 8})
+  try:
+    train_and_evaluate(config, os.path.join(workdir, "vse_batch_100"))
+  except InputError as error:
+    errors["vse_batch_100"] = str(error)
+print(json.dumps({"max_difference": report, "devices": spans, "errors": errors}))

@@ -84,7 +84,7 @@ for kind in (AxisType.Explicit, AxisType.Auto):
 
 # The DRSL data-parallel training step as the runner builds it (Auto axes).
 from xmjax.train.experiments import drsl_retrieval  # noqa: E402
-from xmjax.train.runner import compiled  # noqa: E402
+from xmjax.train.runner import compiled, place_stage  # noqa: E402
 config = set_fields(load_config("drsl_mfeat"), **{
     "train.num_epochs": 1, "train.batch_size": 64, "model.block_size": 8})
 prepared = drsl_retrieval.prepare(config)
@@ -93,7 +93,8 @@ for devices in (1, 8):
   stage = drsl_retrieval.drsl_stage(config, prepared.data, prepared.image_role,
                                     prepared.text_role)
   step = compiled(stage.step, **stage.static)
-  state, batch = stage.init(), stage.batches(0)
+  init, batches, data = place_stage(config, stage)
+  state, batch = init(), (*data, *batches(0))
   report[f"drsl_step/{devices}/trips"] = trip_counts(
       jax.jit(lambda s, *b: stage.step(s, *b, **stage.static)), state, *batch)
   _, metrics = step(state, *batch)

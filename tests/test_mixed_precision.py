@@ -58,8 +58,8 @@ def test_resnet_baseline_step_in_bfloat16_stays_close():
     step = jax.jit(functools.partial(baseline_train_step, crop_padding=4, flip=True))
     history = []
     for i in range(4):
-      state, metrics = step(state, images, labels, jnp.arange(16) + 16 * (i % 2),
-                            jax.random.key(1), stats)
+      state, metrics = step(state, images, labels, jax.random.key(1), stats,
+                            jnp.arange(16) + 16 * (i % 2))
       history.append(float(metrics["loss"]))
     assert dtypes(state.params) == dtypes(state.batch_stats) == {jnp.dtype(jnp.float32)}
     losses[dtype] = history

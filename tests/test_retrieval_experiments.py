@@ -14,6 +14,7 @@ from xmjax import InputError
 from xmjax.models import baselines
 from xmjax.train import train_and_evaluate
 from xmjax.train import sdml_step
+from xmjax.train.runner import evaluate_workdir
 from xmjax.train.experiments import sdml_retrieval
 
 
@@ -128,6 +129,14 @@ def test_add_modality_trains_only_the_new_one(sdml_five_views):
     assert json.load(f)["mor"]["checkpoint"] == "sdml/added/mor/checkpoints"
   with pytest.raises(InputError, match=r"config\.add_modality: 'mor' is already trained"):
     train_and_evaluate(added, workdir)
+  # Re-evaluating the workdir (the task's own restore: every registered
+  # modality, the added one too) gives the numbers training gave.
+  evaluated = evaluate_workdir(config, workdir)
+  assert {k for k in evaluated if k.startswith("sdml/map_")} == {
+      k for k in results if k.startswith("sdml/map_")}
+  for key, value in results.items():
+    if isinstance(value, float):
+      assert evaluated[key] == pytest.approx(value, abs=1e-6), key
 
 
 def test_add_modality_needs_a_trained_workdir(tmp_path):
@@ -163,11 +172,11 @@ def _run_joint(config, dims, data, valid, plan, num_steps, batch_size=8, select_
   history = []
   for i in range(num_steps):
     # One batch stream per modality name, whichever others train beside it.
-    batches = {e.modality: (*data[e.modality], epoch_batch_rows(
+    rows = {e.modality: epoch_batch_rows(
         (0, sorted(data).index(e.modality)), len(data[e.modality][1]), batch_size,
-        min(i, e.num_steps - 1))) for e in plan}
-    joint, _ = step(joint, batches, {m: valid[m] for m in modalities}, balance=0.5,
-                    schedule=plan, select_on=select_on)
+        min(i, e.num_steps - 1)) for e in plan}
+    joint, _ = step(joint, {m: data[m] for m in modalities}, {m: valid[m] for m in modalities},
+                    rows, balance=0.5, schedule=plan, select_on=select_on)
     history.append(joint)
   return history
 

@@ -186,6 +186,17 @@ def test_task_modules_stay_thin():
   assert max(sizes.values()) <= 250, sizes
 
 
+def test_tasks_neither_place_data_on_devices_nor_ask_whether_they_evaluate():
+  """The stage layer owns both: `Run.train` places every stage on the mesh
+  (TrainingStage.placement) and, in an evaluation, restores it; a task
+  with a procedure of its own for that has `Task.restore`."""
+  for path in sorted((PACKAGE / "train" / "experiments").glob("*.py")):
+    text = path.read_text()
+    assert "run.evaluating" not in text, path
+    for placement in ("parallel.replicate", "parallel.shard_rows", "device_put"):
+      assert placement not in text, (path, placement)
+
+
 def test_every_random_stream_is_named_in_one_place():
   # A bare number mixed into a seed is a stream nobody can see: two of them
   # may collide, and changing one silently changes results. They live in

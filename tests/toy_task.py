@@ -60,8 +60,8 @@ def train(run: Run, data):
   with run.timed("toy"):   # timing.json's toy_seconds, kept when a resume reuses the stage
     return run.train(TrainingStage(
         name="toy", init=init, step=train_step, num_steps=config.train.num_steps,
-        batches=lambda step: (x, y, epoch_batch_rows((config.seed, 1), len(y),
-                                                     config.train.batch_size, step)),
+        data=(x, y), batches=lambda step: (epoch_batch_rows((config.seed, 1), len(y),
+                                                            config.train.batch_size, step),),
         checkpoint_every=config.train.checkpoint_every))
 
 

@@ -25,7 +25,9 @@ def run_header(name: str, experiment: str) -> ml_collections.ConfigDict:
       name=name, experiment=experiment,
       seed=0,
       dtype="float32",   # or "bfloat16" (params, optimizer and loss stay float32)
-      log_every=50))
+      log_every=50,
+      # The devices the runner places minibatch stages on, data parallel.
+      mesh=mesh_config()))
 
 
 def optimizer_config(**overrides) -> ml_collections.ConfigDict:

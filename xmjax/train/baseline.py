@@ -16,7 +16,7 @@ import optax
 from xmjax import random_streams
 from xmjax.data.augment import augment
 from xmjax.models import make_baseline
-from xmjax.train import optim, parallel
+from xmjax.train import optim
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.runner import Run, TrainingStage, compiled
 from xmjax.train.state import BatchStatsTrainState, TrainState, compute_dtype, create_train_state
@@ -47,7 +47,7 @@ def normalize_pixels(images: jax.Array, pixel_stats: tuple[jax.Array, jax.Array]
 
 
 def baseline_train_step(state: TrainState, images: jax.Array, labels: jax.Array,
-                        batch_indices: jax.Array, key: jax.Array, pixel_stats,
+                        key: jax.Array, pixel_stats, batch_indices: jax.Array,
                         *, crop_padding: int = 0, flip: bool = False):
   """One SGD step on augmented images[batch_indices] (the data set stays on
   device; augmentation randomness is `key` folded with the step). Under a
@@ -89,37 +89,30 @@ def baseline_predict(state: TrainState, images: jax.Array, pixel_stats, batch_si
 
 
 def baseline_stage(config, images: np.ndarray, labels: np.ndarray, pixel_stats,
-                   num_classes: int) -> tuple[TrainingStage, tuple]:
-  """The CNN baseline of config.baseline as a runner stage, data parallel over
-  config.mesh: returns the stage and the device-resident pixel statistics
-  (for `baseline_predict` after training)."""
+                   num_classes: int) -> TrainingStage:
+  """The CNN baseline of config.baseline as a runner stage (data parallel
+  over config.mesh: the runner replicates the images and splits each
+  step's rows)."""
   b = config.baseline
   model = make_baseline(b.arch, num_classes, compute_dtype(config.dtype), b.width)
   n = len(labels)
   num_steps = b.num_epochs * steps_per_epoch(n, b.batch_size)
-  mesh = parallel.make_mesh(config, b.batch_size)
 
   def init():
     variables = model.init(random_streams.key(config.seed, random_streams.BASELINE_INIT),
                            jnp.asarray(images[:1], jnp.float32))
     tx = optim.make_optimizer(b.optimizer, num_steps)
-    return parallel.replicate(create_train_state(model.apply, variables["params"], tx,
-                                                 batch_stats=variables.get("batch_stats")), mesh)
+    return create_train_state(model.apply, variables["params"], tx,
+                              batch_stats=variables.get("batch_stats"))
 
-  augment_key = parallel.replicate(random_streams.key(config.seed, random_streams.AUGMENT), mesh)
-  device_images, device_labels, device_stats = parallel.replicate(
-      (images, labels, pixel_stats), mesh)
-
-  def batches(step):
-    rows = epoch_batch_rows((config.seed, random_streams.BASELINE_BATCHES), n, b.batch_size, step)
-    return (device_images, device_labels, parallel.shard_rows(rows, mesh), augment_key,
-            device_stats)
-
-  stage = TrainingStage(
-      name="baseline", init=init, step=baseline_train_step, batches=batches,
+  augment_key = random_streams.key(config.seed, random_streams.AUGMENT)
+  return TrainingStage(
+      name="baseline", init=init, step=baseline_train_step,
+      data=(images, labels, augment_key, pixel_stats),
+      batches=lambda step: (epoch_batch_rows((config.seed, random_streams.BASELINE_BATCHES), n,
+                                             b.batch_size, step),),
       num_steps=num_steps, checkpoint_every=b.checkpoint_every,
       static={"crop_padding": b.crop_padding, "flip": b.flip})
-  return stage, device_stats
 
 
 def train_baseline(run: Run, images: np.ndarray, labels: np.ndarray, pixel_stats,
@@ -131,12 +124,11 @@ def train_baseline(run: Run, images: np.ndarray, labels: np.ndarray, pixel_stats
   neither retrained nor rerun."""
 
   def compute():
-    stage, device_stats = baseline_stage(run.config, images, labels, pixel_stats, num_classes)
-    state = run.train(stage)
+    state = run.train(baseline_stage(run.config, images, labels, pixel_stats, num_classes))
     predict = compiled(baseline_predict, batch_size=run.config.baseline.eval_batch_size)
     arrays = {}
     for part, part_images in predict_on.items():
-      probs, features = predict(state, jnp.asarray(part_images), device_stats)
+      probs, features = predict(state, jnp.asarray(part_images), pixel_stats)
       arrays[f"{part}_probs"], arrays[f"{part}_features"] = np.asarray(probs), np.asarray(features)
     return arrays
 

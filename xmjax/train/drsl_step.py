@@ -4,7 +4,7 @@ run it: every (image, text) pair of a batch scored and fitted to S
 variables of best criterion kept inside the jitted step.
 
     state = SelectingState.create(init_state(config, model, features, num_steps))
-    state, metrics = drsl_selecting_step(state, *arrays, image_rows, text_rows, valid,
+    state, metrics = drsl_selecting_step(state, *arrays, valid, image_rows, text_rows,
                                          validate_every=steps_per_epoch, select_on="valid_map")
 """
 
@@ -97,7 +97,7 @@ class SelectingState:
 
 
 def drsl_selecting_step(state: SelectingState, images, image_labels, texts, text_labels,
-                        image_rows, text_rows, valid, *, reduction: str = "sum",
+                        valid, image_rows, text_rows, *, reduction: str = "sum",
                         validate_every: int, select_on: str = "valid_map"):
   """drsl_train_step, then, every `validate_every` steps, the validation
   split scored and the variables kept when `select_on` improved."""

@@ -153,12 +153,12 @@ class RatingSplits:
       size = self.batch_size(split)
       unit = jnp.asarray(self.unit_ratings)
 
-      def batches(step):
-        rows = epoch_batch_rows((self.config.seed, split), train_rows, size, step)
-        return (graph, self.users, self.items, unit, jnp.asarray(rows.astype(np.int32)),
-                attribute_ratings)
-
-      step_fn = edge_batch_step
+      # Data parallel over config.mesh: the runner replicates the graph and
+      # splits each step's rating rows over the devices.
+      data = (graph, self.users, self.items, unit, attribute_ratings)
+      batches = lambda step: (epoch_batch_rows((self.config.seed, split), train_rows, size,
+                                               step).astype(np.int32),)
+      step_fn, placement = edge_batch_step, "data_parallel"
     else:
       num_edges = self.graph.inter.senders.shape[0]
       targets = np.zeros(num_edges, np.float32)
@@ -180,11 +180,12 @@ class RatingSplits:
           step_mask, weight = held_out_targets(edge_ids, attribute_ratings.weight,
                                                 jnp.asarray(is_target), num_edges)
           return graph, targets, step_mask, attribute_ratings._replace(weight=weight)
-      step_fn = full_graph_step
+      # Full-graph: every step is the whole graph, on one device.
+      step_fn, data, placement = full_graph_step, (), "as_given"
     return TrainingStage(
         name=f"split{split}", init=lambda: self.initial_state(split), step=step_fn,
         batches=batches, num_steps=r.num_steps, checkpoint_every=r.checkpoint_every,
-        static={"reduction": r.loss_reduction})
+        static={"reduction": r.loss_reduction}, data=data, placement=placement)
 
   def held_out_share(self, split: int) -> float:
     """The share of the training ratings a training step leaves out of its

@@ -75,11 +75,13 @@ def with_inter_edges(graph, rows, users, items):
   return graph._replace(inter=graph_lib.EdgeSet(users[rows], items[rows]))
 
 
-def edge_batch_step(state: TrainState, graph, users, items, unit_ratings, rows,
-                    attribute_ratings=None, reduction: str = "mean"):
-  """One step on an edge mini-batch: the ratings `rows` are the inter graph.
-  With `attribute_ratings` (rrnet.target_fraction > 0) the node attributes
-  are built inside the step from the training ratings other than `rows`."""
+def edge_batch_step(state: TrainState, graph, users, items, unit_ratings, attribute_ratings,
+                    rows, reduction: str = "mean"):
+  """One step on an edge mini-batch: the ratings `rows` are the inter graph
+  (split over the devices in a data-parallel run, so each device holds its
+  share of the inter edges). With `attribute_ratings` (rrnet.target_fraction
+  > 0; else None) the node attributes are built inside the step from the
+  training ratings other than `rows`."""
   if attribute_ratings is not None:
     held_out = attribute_ratings.weight.at[rows].set(0.0)
     graph = with_rating_attributes(graph, attribute_ratings._replace(weight=held_out))

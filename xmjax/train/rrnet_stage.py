@@ -113,7 +113,8 @@ def rrnet_stage(config, graphs: dict, *, name: str = "rrnet", model=None) -> Tra
       name=name, init=init, step=rrnet_train_step,
       batches=lambda step: graphs["train"], num_steps=r.num_steps,
       checkpoint_every=r.checkpoint_every, static={"reduction": r.loss_reduction},
-      validate=validate, validate_every=config.log_every)
+      validate=validate, validate_every=config.log_every,
+      placement="as_given")   # full-graph: edge-sharded by place_graphs, or on one device
 
 
 def evaluate_rrnet(state: TrainState, graph: graph_lib.CrossModalGraph,

@@ -9,7 +9,8 @@ A task (`Task`) is an experiment reduced to what is its own:
 - `train(run, data) -> trained`: trains its stages through `run.train`
   (a `TrainingStage`: a name, how its state starts, a plain step function,
   the batches as a function of the step, the number of steps, optional
-  validation) and `run.cached` (a stage product kept as `.npz`);
+  validation; placed on the devices of config.mesh by the runner, data
+  parallel unless the stage says otherwise) and `run.cached` (a stage product kept as `.npz`);
 - `results(run, data, trained) -> dict`: the numbers of results.json.
 
 The runner owns the rest, once for every task: checking the config against
@@ -19,8 +20,9 @@ claiming the stages (a finished stage is reused only for the config that
 made it), saving config.json, the metric writer,
 timing.json, jitting the steps (donation, static arguments), checkpoints and
 resume, results.json, the training-curve plots, and re-evaluating a workdir
-without training (`evaluate_workdir`, `launch/eval.py`: the same `train`
-then restores every stage instead of stepping it). Sweeps and seeds
+without training (`evaluate_workdir`, `launch/eval.py`: every stage
+restored from its checkpoint, through the task's `restore` or the stages
+its `train` declares). Sweeps and seeds
 (`xmjax.train.sweep`) call `train_and_evaluate` once per point.
 """
 
@@ -42,7 +44,7 @@ import numpy as np
 
 from xmjax.configs import ranges, registry
 from xmjax.errors import InputError
-from xmjax.train import provenance
+from xmjax.train import parallel, provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
 from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
@@ -52,7 +54,7 @@ from xmjax.train.state import check_complete_fields, check_known_fields, save_co
 log = logging.getLogger("xmjax")
 
 __all__ = ["Run", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
-           "train_and_evaluate"]
+           "place_stage", "train_and_evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,15 @@ class TrainingStage:
   static: keyword arguments of `step` that are static under jit (loss options).
   validate: optional state -> dict of scalars, logged as `<name>/valid_*`
     every `validate_every` steps and at the end (monitoring only).
+  data: arrays every step reads whole (the training set), passed to `step`
+    right after the state: `step(state, *data, *batches(step))`.
+  placement: how the runner puts the stage on the devices of config.mesh.
+    "data_parallel" (the default, for minibatch stages): the state and `data`
+    replicated over the mesh once, every leaf of each step's batch (host row
+    indices, a batch of examples) split along its first axis over the mesh's
+    `data` axis; XLA partitions the step and reduces the gradients.
+    "as_given": the task placed everything itself (a full-graph stage, whose
+    one "batch" is the graph, split by edges or left on one device).
   """
   name: str
   init: Callable[[], Any]
@@ -81,6 +92,47 @@ class TrainingStage:
   validate: Optional[Callable[[Any], Mapping[str, Any]]] = None
   validate_every: int = 0
   checkpoint_dir: str = ""
+  data: tuple = ()
+  placement: str = "data_parallel"
+
+  def __post_init__(self):
+    if self.placement not in PLACEMENTS:
+      raise ValueError(f"stage {self.name}: placement {self.placement!r}, expected one of "
+                       f"{PLACEMENTS}")
+
+
+PLACEMENTS = ("data_parallel", "as_given")
+
+
+def _split_batch(batch, mesh, stage: str):
+  """Every leaf of `batch` split along its first axis over the mesh's data
+  axis; a leaf whose first axis does not divide is a clear error naming the
+  stage (before the step would fail with an XLA sharding message)."""
+  size = mesh.devices.size
+  for leaf in jax.tree.leaves(batch):
+    rows = np.shape(leaf)[0] if np.ndim(leaf) else None
+    if rows is None or rows % size:
+      raise InputError(
+          f"stage {stage}: a batch leaf of shape {np.shape(leaf)} does not split over the "
+          f"{size} devices of config.mesh.data; choose a batch size divisible by {size} "
+          "(or config.mesh.data = 1)")
+  return parallel.shard_rows_tree(batch, mesh)
+
+
+def place_stage(config, stage: TrainingStage) -> tuple[Callable, Callable, tuple]:
+  """The stage's (init, batches, data) as `Run.train` hands them to the
+  step, placed on the devices of config.mesh (TrainingStage.placement);
+  the step is called as step(init(), *data, *batches(step))."""
+  if stage.placement == "as_given":
+    return stage.init, stage.batches, stage.data
+  mesh = parallel.make_mesh(config)
+  return (lambda: parallel.replicate(stage.init(), mesh),
+          lambda step: _split_batch(stage.batches(step), mesh, stage.name),
+          parallel.replicate(stage.data, mesh))
+
+
+def _with_data(step: Callable, data: tuple, state, *batch):
+  return step(state, *data, *batch)
 
 
 def _no_inputs(config) -> dict[str, list[str]]:
@@ -103,6 +155,12 @@ class Task:
     (`launch/eval.py --ensemble_with`).
   headline: fnmatch patterns of the results.json keys a person looks at
     first (printed before the full table, e.g. "*/test_accuracy").
+  restore: optional (run, data) -> what `train` returns, read back from the
+    workdir for `evaluate_workdir` (SDML: the modalities its registry names,
+    added ones included). Without it an evaluation reads each stage `train`
+    declares back from its checkpoint (`Run.train` restores instead of
+    stepping, `Run.cached` only reads), so a task's `train` never asks
+    which of the two it is in.
   """
   name: str
   prepare: Callable[[ml_collections.ConfigDict], Any]
@@ -113,6 +171,7 @@ class Task:
   check_workdir: Optional[Callable[[Any, str, Any], Any]] = None
   ensemble: Optional[Callable[[Any, Sequence[str]], dict[str, Any]]] = None
   headline: Sequence[str] = ()
+  restore: Optional[Callable[["Run", Any], Any]] = None
 
   def stages_for(self, config) -> Sequence[provenance.Stage]:
     return self.stages(config) if callable(self.stages) else self.stages
@@ -194,18 +253,29 @@ class Run:
     evaluation, restores it) and returns the state."""
     checkpointer = Checkpointer(self.path(stage.checkpoint_dir or
                                           os.path.join(stage.name, "checkpoints")))
+    init, batches, data = place_stage(self.config, stage)
     if self.evaluating:
-      return restore_for_eval(checkpointer, stage.init(), self.restore_step, self.workdir)
+      return restore_for_eval(checkpointer, init(), self.restore_step, self.workdir)
     if (checkpointer.latest_step() or 0) < stage.num_steps:
       self._work += 1
     else:
       self._reuses += 1
+    step = compiled(stage.step, donate=True, **stage.static)
+    if data:
+      step = functools.partial(_with_data, step, data)
     return run_training(
-        state=stage.init(), train_step=compiled(stage.step, donate=True, **stage.static),
-        batch_fn=stage.batches, num_steps=stage.num_steps, checkpointer=checkpointer,
+        state=init(), train_step=step,
+        batch_fn=batches, num_steps=stage.num_steps, checkpointer=checkpointer,
         writer=self.writer, prefix=stage.name, log_every=self.config.log_every,
         checkpoint_every=stage.checkpoint_every, hooks=self.hooks, eval_fn=stage.validate,
         eval_every=stage.validate_every)
+
+  def record(self, relative_path: str, **arrays: np.ndarray) -> None:
+    """Keeps arrays that describe the training run (`.npz` in the workdir,
+    e.g. which rows were trained on); an evaluation leaves them as the
+    training run wrote them."""
+    if not self.evaluating:
+      save_npz_atomic(self.path(relative_path), **arrays)
 
   def cached(self, relative_path: str, compute: Callable[[], Mapping[str, np.ndarray]]
              ) -> dict[str, np.ndarray]:
@@ -281,7 +351,7 @@ def evaluate_workdir(config: ml_collections.ConfigDict, workdir: str,
   task = get_task(config.experiment)
   data, _ = _prepare(task, config)
   run = Run(config, workdir, evaluating=True, restore_step=step)
-  return _finish(task, run, data, task.train(run, data))
+  return _finish(task, run, data, (task.restore or task.train)(run, data))
 
 
 def ensemble_results(config: ml_collections.ConfigDict, workdirs: Sequence[str]) -> dict[str, Any]:

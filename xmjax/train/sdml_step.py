@@ -4,7 +4,7 @@ its own schedule and each selected by its own validation criterion.
 
     networks = make_networks(config, {"image": 4096, "text": 3000})
     joint = init_joint_state(config, networks, projection, num_steps)
-    joint, metrics = sdml_train_step(joint, batches, valid, balance=0.5,
+    joint, metrics = sdml_train_step(joint, train, valid, rows, balance=0.5,
                                      schedule=schedules(config, sizes))
 """
 
@@ -122,12 +122,13 @@ def _weighted(terms, balance):
   return balance * reconstruction + (1 - balance) * supervised
 
 
-def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: float,
-                    schedule: tuple[Schedule, ...], select_on: str = "supervised"):
+def sdml_train_step(joint: JointState, train: dict, valid: dict, rows: dict, *,
+                    balance: float, schedule: tuple[Schedule, ...],
+                    select_on: str = "supervised"):
   """One step of every modality network that has steps left, in one program.
 
-  batches[m] = (features, labels, rows): the data stays on device and each
-  modality's rows index its own array. The networks share nothing, so the
+  train[m] and valid[m] = (features, labels), rows[m] the step's batch rows:
+  the data stays on device and each modality's rows index its own array. The networks share nothing, so the
   gradient of one modality's loss touches only its parameters. Each
   modality follows its own `schedule` entry: it steps while its own step
   count is below its num_steps (then it stands still; lax.cond skips its
@@ -138,9 +139,9 @@ def sdml_train_step(joint: JointState, batches: dict, valid: dict, *, balance: f
   out = {}
   for entry in schedule:  # Unrolled at trace time: one program for all.
     m, state = entry.modality, joint.states[entry.modality]
-    x, y, rows = batches[m]
+    x, y = train[m]
 
-    def update(state, x=x, y=y, rows=rows):
+    def update(state, x=x, y=y, rows=rows[m]):
       loss, grads = jax.value_and_grad(
           lambda p: _weighted(_loss_terms(state, p, x[rows], y[rows], joint.projection),
                               balance))(state.params)

@@ -99,15 +99,14 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
   per_epoch = steps_per_epoch(max(n_i, n_t), t.batch_size)
   num_steps = t.num_epochs * per_epoch
-  mesh = parallel.make_mesh(config, t.batch_size)
   model = make_model(config, data, image_role, text_role, scorer)
+  mesh = parallel.make_mesh(config)
   if mesh.size > 1:   # each device scores its own images' pairs (not all of them)
     model = model.clone(row_axis=parallel.DATA_AXIS, mesh=mesh)
 
   def split_arrays(split):
-    return parallel.replicate([jnp.asarray(a) for a in (
-        data.features(split, image_role), data.labels(split, image_role),
-        data.features(split, text_role), data.labels(split, text_role))], mesh)
+    return (data.features(split, image_role), data.labels(split, image_role),
+            data.features(split, text_role), data.labels(split, text_role))
 
   arrays, valid = split_arrays("train"), split_arrays("valid")
   paired = n_i == n_t
@@ -117,23 +116,23 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
     raise InputError(f"config.train.select_on: {t.select_on!r} needs validation rows of both "
                      f"modalities (valid_fraction / valid_len), or 'last'")
 
-  def batches(step):
+  def batches(step):   # host rows; the runner splits them over config.mesh
     image_rows = epoch_batch_rows((config.seed, random_streams.DRSL_IMAGE_BATCHES), n_i, t.batch_size, step)
     # Paired data (one text per image): the same rows, so S holds the true pairs.
     text_rows = image_rows if paired else epoch_batch_rows((config.seed, random_streams.DRSL_TEXT_BATCHES), n_t, t.batch_size,
                                                            step)
-    return (*arrays, parallel.shard_rows(image_rows, mesh), parallel.shard_rows(text_rows, mesh),
-            valid)
+    return image_rows, text_rows
 
   validate = None
   if has_valid:   # the validation curves (logged), beside the selection inside the step
-    validate = lambda state: compiled(drsl_valid_metrics)(state.train, *valid)
+    device_valid = [jnp.asarray(a) for a in valid]
+    validate = lambda state: compiled(drsl_valid_metrics)(state.train, *device_valid)
   return TrainingStage(
       name=name,
-      init=lambda: parallel.replicate(SelectingState.create(
+      init=lambda: SelectingState.create(
           init_state(config, model, data.features("train", image_role),
-                     data.features("train", text_role), num_steps)), mesh),
-      step=drsl_selecting_step, batches=batches, num_steps=num_steps,
+                     data.features("train", text_role), num_steps)),
+      step=drsl_selecting_step, data=(*arrays, valid), batches=batches, num_steps=num_steps,
       checkpoint_every=t.checkpoint_every,
       static={"reduction": t.loss_reduction, "validate_every": per_epoch,
               "select_on": t.select_on},

@@ -11,7 +11,7 @@ import ml_collections
 
 from xmjax.configs.ranges import header_rules, one_of, optimizer_rules, retrieval_train_rules
 from xmjax.configs.registry import Experiment
-from xmjax.configs.schemas import mesh_config, optimizer_config, retrieval_data_config, run_header
+from xmjax.configs.schemas import optimizer_config, retrieval_data_config, run_header
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 FUSIONS = ("concat", "add", "sub", "mul")               # xmjax.nn.relation.FUSIONS
@@ -22,7 +22,6 @@ SCORERS = ("relation", "cosine")                        # xmjax.models.drsl.SCOR
 def schema() -> ml_collections.ConfigDict:
   """DRSL: relation network over every image-text pair."""
   c = run_header("drsl", "drsl_retrieval")
-  c.mesh = mesh_config()
   c.data = retrieval_data_config(modalities="image,text")
   c.model = ml_collections.ConfigDict(dict(
       image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,

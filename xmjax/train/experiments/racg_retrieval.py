@@ -31,7 +31,7 @@ from xmjax.data.text import NUM_POS
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.racg import RACG
-from xmjax.train import optim, parallel, provenance
+from xmjax.train import optim, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.racg_step import cross_share_results, evaluate, train_step
 from xmjax.train.runner import Run, Task, TrainingStage
@@ -141,17 +141,14 @@ def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> Train
   t = config.train
   images, captions = data.train_images, data.train_captions
   per_epoch, total = num_steps(config, data)
-  mesh = parallel.make_mesh(config, t.batch_size)
 
-  def batches(step):
+  def batches(step):   # host arrays; the runner splits them over config.mesh
     rows = epoch_batch_rows((config.seed, random_streams.RACG_BATCHES), len(captions), t.batch_size, step)
     image_ids = captions.image_index[rows]
-    batch = (image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids)
-    return parallel.shard_rows_tree(batch, mesh)
+    return image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids
 
   return TrainingStage(
-      name=prefix, init=lambda: parallel.replicate(
-          initial_state(config, data, variant, total), mesh),
+      name=prefix, init=lambda: initial_state(config, data, variant, total),
       step=train_step, batches=batches, num_steps=total, checkpoint_every=t.checkpoint_every,
       static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
 

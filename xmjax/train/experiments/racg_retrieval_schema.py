@@ -12,7 +12,7 @@ import ml_collections
 from xmjax.configs.ranges import (header_rules, one_of, optimizer_rules, positive,
                                  retrieval_train_rules, subset_of)
 from xmjax.configs.registry import Experiment
-from xmjax.configs.schemas import mesh_config, optimizer_config, run_header
+from xmjax.configs.schemas import optimizer_config, run_header
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 TEXT_GRAPHS = ("sparse", "dense")                 # xmjax.models.racg.TEXT_GRAPHS
@@ -23,7 +23,6 @@ SCENE_KINDS = ("relational", "swap")              # xmjax.data.scenes.KINDS
 def schema() -> ml_collections.ConfigDict:
   """RACG: relation-aggregated cross graph over regions and words."""
   c = run_header("racg", "racg_retrieval")
-  c.mesh = mesh_config()
   c.data = ml_collections.ConfigDict(dict(
       name="scenes",          # scenes (embedded) | scan (precomp files in `dir`)
       dir="",

@@ -40,7 +40,6 @@ from xmjax.data.images import ClassificationData, load_data
 from xmjax.errors import InputError
 from xmjax.train import provenance
 from xmjax.train.baseline import BaselineOutputs, train_baseline
-from xmjax.train.loop import save_npz_atomic
 from xmjax.train.rrnet_ablations import ablation_stage, parse_ablations
 from xmjax.train.rrnet_stage import check_units, class_node_features, evaluate_rrnet, rrnet_stage
 from xmjax.train.runner import Run, Task
@@ -140,8 +139,7 @@ def prepare(config: ml_collections.ConfigDict) -> ClassificationData:
 def train(run: Run, data: ClassificationData) -> Trained:
   """The baseline (cached), the graphs from its outputs, then RR-Net."""
   config = run.config
-  if not run.evaluating:
-    save_npz_atomic(run.path("data_split.npz"), **data.rows)
+  run.record("data_split.npz", **data.rows)
   with run.timed("baseline"):
     baseline = train_baseline(
         run, data.baseline.images, data.baseline.labels, (data.pixel_mean, data.pixel_std),

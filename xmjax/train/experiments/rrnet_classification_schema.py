@@ -12,7 +12,7 @@ import ml_collections
 from xmjax.configs.ranges import (at_least, greater_than, header_rules, one_of, optimizer_rules,
                                  positive, subset_of)
 from xmjax.configs.registry import Experiment
-from xmjax.configs.schemas import mesh_config, optimizer_config, run_header
+from xmjax.configs.schemas import optimizer_config, run_header
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 # xmjax.models.cnn.BASELINES:
@@ -25,7 +25,6 @@ RRNET_ABLATIONS = ("inter_only", "no_instance_graph", "no_label_graph", "mlp_rer
 def schema() -> ml_collections.ConfigDict:
   """RR-Net over a CNN baseline on image classification (digits, CIFAR)."""
   c = run_header("rrnet_classification", "rrnet_classification")
-  c.mesh = mesh_config()  # data-parallel devices for the baseline CNN
   c.data = ml_collections.ConfigDict(dict(
       # The shipped UCI 8x8 digits, the shipped UCI Multiple Features
       # ("mfeat", feature vectors: use baseline.arch "mlp"), "cifar10" /

@@ -171,7 +171,7 @@ def train(run: Run, data: FoldData) -> Trained:
       batches=lambda step: graphs["train"], num_steps=config.rrnet.num_steps,
       checkpoint_every=config.rrnet.checkpoint_every,
       static={"reduction": config.rrnet.loss_reduction},
-      validate=test_means, validate_every=config.log_every))
+      validate=test_means, validate_every=config.log_every, placement="as_given"))
   return Trained(graphs, state)
 
 

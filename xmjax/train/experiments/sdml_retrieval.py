@@ -25,7 +25,7 @@ from xmjax import metrics, process, random_streams
 from xmjax.data.retrieval import RetrievalData
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
-from xmjax.train import parallel, provenance
+from xmjax.train import provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.loop import write_json_atomic
@@ -66,27 +66,21 @@ def sdml_stage(config, data, modalities, projection, name: str,
   plan = schedules(config, sizes)
   num_steps = max(entry.num_steps for entry in plan)
   networks = make_networks(config, dims)
-  mesh = parallel.make_mesh(config, t.batch_size)
-  train_arrays = parallel.replicate(
-      {m: (jnp.asarray(data.features("train", m)), jnp.asarray(data.labels("train", m)))
-       for m in modalities}, mesh)
-  valid = parallel.replicate(
-      {m: (jnp.asarray(data.features("valid", m)), jnp.asarray(data.labels("valid", m)))
-       for m in modalities}, mesh)
+  arrays = {split: {m: (data.features(split, m), data.labels(split, m)) for m in modalities}
+            for split in ("train", "valid")}
 
-  def batches(step):
+  def batches(step):   # host rows; the runner splits them over config.mesh
     # A modality past its own schedule does not step; it is handed its last
     # batch so the program keeps one shape.
-    rows = {e.modality: epoch_batch_rows((config.seed, random_streams.modality_stream(e.modality)),
-                                         sizes[e.modality], t.batch_size,
-                                         min(step, e.num_steps - 1)) for e in plan}
-    return {m: (*train_arrays[m], parallel.shard_rows(rows[m], mesh)) for m in modalities}, valid
+    return ({e.modality: epoch_batch_rows((config.seed, random_streams.modality_stream(e.modality)),
+                                          sizes[e.modality], t.batch_size,
+                                          min(step, e.num_steps - 1)) for e in plan},)
 
   return TrainingStage(
       name=name, checkpoint_dir=checkpoint_dir,
-      init=lambda: parallel.replicate(init_joint_state(config, networks, projection, num_steps),
-                                      mesh),
-      step=sdml_train_step, batches=batches, num_steps=num_steps,
+      init=lambda: init_joint_state(config, networks, projection, num_steps),
+      step=sdml_train_step, data=(arrays["train"], arrays["valid"]), batches=batches,
+      num_steps=num_steps,
       checkpoint_every=t.checkpoint_every,
       static={"balance": config.model.balance, "schedule": plan, "select_on": t.select_on})
 
@@ -171,24 +165,29 @@ def stages(config) -> tuple[provenance.Stage, ...]:
   return (BASE_STAGE,)
 
 
+def restore(run: Run, data: RetrievalData) -> Trained:
+  """Every modality the workdir's registry names (base and added), read
+  back from its checkpoint (the base at `run.restore_step` or the latest)."""
+  config = run.config
+  root, p_path, registry_path = _paths(run.workdir)
+  if not os.path.exists(p_path):
+    raise InputError(f"{run.workdir}: no SDML run here ({p_path} not found)")
+  registry = _load_registry(registry_path) or {
+      m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)} for m in data.modalities}
+  projection = np.load(p_path, allow_pickle=False)
+  base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
+  joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
+                        run.restore_step)
+  return Trained(_data_for(config, list(registry)), _best_params(
+      config, run.workdir, registry, projection, selected_params(joint, base)))
+
+
 def train(run: Run, data: RetrievalData) -> Trained:
   """Trains the base modalities jointly, or config.add_modality alone against
-  the saved P (the other checkpoints are only read), or, in an evaluation,
-  restores them."""
+  the saved P (the other checkpoints are only read)."""
   config = run.config
   root, p_path, registry_path = _paths(run.workdir)
   registry = _load_registry(registry_path)
-  if run.evaluating:
-    if not os.path.exists(p_path):
-      raise InputError(f"{run.workdir}: no SDML run here ({p_path} not found)")
-    registry = registry or {m: {"checkpoint": "sdml/checkpoints", "dim": data.dim(m)}
-                            for m in data.modalities}
-    projection = np.load(p_path, allow_pickle=False)
-    base = {m: e["dim"] for m, e in registry.items() if e["checkpoint"] == "sdml/checkpoints"}
-    joint = restore_joint(config, base, projection, os.path.join(root, "checkpoints"),
-                          run.restore_step)
-    return Trained(_data_for(config, list(registry)), _best_params(
-        config, run.workdir, registry, projection, selected_params(joint, base)))
   if config.add_modality:
     name = config.add_modality
     projection = np.load(p_path, allow_pickle=False)
@@ -244,5 +243,5 @@ def results(run: Run, data: RetrievalData, trained: Trained) -> dict[str, Any]:
 
 TASK = Task(name="sdml_retrieval", prepare=prepare, train=train, results=results, stages=stages,
             inputs=lambda config: {"sdml": common.data_files(config)},
-            check_workdir=check_workdir,
+            check_workdir=check_workdir, restore=restore,
             headline=("*/map_mean",))

@@ -12,7 +12,7 @@ import ml_collections
 from xmjax.configs.ranges import (greater_than, header_rules, inside, one_of, positive,
                                  retrieval_train_rules)
 from xmjax.configs.registry import Experiment
-from xmjax.configs.schemas import mesh_config, retrieval_data_config, run_header
+from xmjax.configs.schemas import retrieval_data_config, run_header
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 INITS = ("pytorch", "flax")                       # xmjax.models.sdml.INITS
@@ -22,7 +22,6 @@ SELECTION = ("supervised", "loss")                # xmjax.train.sdml_step.SELECT
 def schema() -> ml_collections.ConfigDict:
   """SDML: per-modality autoencoders into a fixed orthogonal subspace."""
   c = run_header("sdml", "sdml_retrieval")
-  c.mesh = mesh_config()
   c.add_modality = ""   # train only this modality against the saved P of --workdir
   # The authors feed the papers' feature files raw; standardising is a choice
   # (sdml_mfeat makes it: its views' scales differ by orders of magnitude).

@@ -51,11 +51,11 @@ def train(run, prepared):
   model, tx = VSE(tuple(run.config.model.layers)), optax.adam(t.learning_rate)
   init = lambda: create_train_state(model.apply, model.init(
       jax.random.key(run.config.seed), arrays[0][:1], arrays[1][:1])["params"], tx)
-  with run.timed("train"):
+  with run.timed("train"):   # data parallel over config.mesh: the runner places data and rows
     return run.train(TrainingStage(
-        name="vse", init=init, step=train_step, num_steps=num_steps,
-        batches=lambda step: (*arrays, epoch_batch_rows(
-            (run.config.seed, random_streams.VSE_BATCHES), len(arrays[2]), t.batch_size, step)),
+        name="vse", init=init, step=train_step, num_steps=num_steps, data=tuple(arrays),
+        batches=lambda step: (epoch_batch_rows(
+            (run.config.seed, random_streams.VSE_BATCHES), len(arrays[2]), t.batch_size, step),),
         checkpoint_every=t.checkpoint_every, static={"margin": t.margin}))
 
 
