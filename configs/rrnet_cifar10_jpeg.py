@@ -15,14 +15,15 @@ pixels. 10% of the training images (stratified) are a validation graph.
 Stage (a): ResNet18 (CIFAR variant) at `baseline.width` 0.25 (16 to 128
 channels, 128-wide features; width 1.0 is the paper's network) for 8
 epochs with random crops (pad 4) and flips, SGD 0.05, momentum 0.9, weight
-decay 5e-4, cosine: what lets a full run finish on 2 CPU cores (about 2
-hours with the cores shared, 1 h 31 min of it the baseline). Stage (b):
+decay 5e-4, cosine: what lets a full run finish on 2 CPU cores (45-50
+minutes, two thirds of it the baseline; about 2 hours on busier cores). Stage (b):
 configs/rrnet_cifar.py's RR-Net (k1 = 10, k2 = 2, K = 10, hidden 16, 5
 units, MiniLM label nodes, Adam 1e-3, 500 full-graph steps), then the
 graph-free MLP re-ranker of the same size on the same candidates.
-Measured (model seed 0): baseline 0.7596, RR-Net 0.7573, MLP re-ranker
-0.7595 test top-1 (paper, full ResNet18: 0.8704 -> 0.8963); docs/rrnet.md, "RR-Net
-on the papers' own data".
+Measured (3 model seeds, mean ± std): baseline 0.7572 ± 0.0054,
+RR-Net 0.7552 ± 0.0080, MLP re-ranker 0.7582 ± 0.0056 test top-1
+(RR-Net minus baseline -0.0020, paired p = 0.35; paper, full ResNet18:
+0.8704 -> 0.8963); docs/rrnet.md, "RR-Net on the papers' own data".
 """
 
 from xmjax.configs import sibling_config
