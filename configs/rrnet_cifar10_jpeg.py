@@ -20,9 +20,9 @@ minutes, two thirds of it the baseline; about 2 hours on busier cores). Stage (b
 configs/rrnet_cifar.py's RR-Net (k1 = 10, k2 = 2, K = 10, hidden 16, 5
 units, MiniLM label nodes, Adam 1e-3, 500 full-graph steps), then the
 graph-free MLP re-ranker of the same size on the same candidates.
-Measured (3 model seeds, mean ± std): baseline 0.7572 ± 0.0054,
-RR-Net 0.7552 ± 0.0080, MLP re-ranker 0.7582 ± 0.0056 test top-1
-(RR-Net minus baseline -0.0020, paired p = 0.35; paper, full ResNet18:
+Measured (4 model seeds, mean ± std): baseline 0.7579 ± 0.0046,
+RR-Net 0.7570 ± 0.0074, MLP re-ranker 0.7588 ± 0.0047 test top-1
+(RR-Net minus baseline -0.0009, paired p = 0.62; paper, full ResNet18:
 0.8704 -> 0.8963); docs/rrnet.md, "RR-Net on the papers' own data".
 """
 
