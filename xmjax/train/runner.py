@@ -126,9 +126,13 @@ def place_stage(config, stage: TrainingStage) -> tuple[Callable, Callable, tuple
   if stage.placement == "as_given":
     return stage.init, stage.batches, stage.data
   mesh = parallel.make_mesh(config)
-  return (lambda: parallel.replicate(stage.init(), mesh),
+  return (_placed_init(stage, mesh),
           lambda step: _split_batch(stage.batches(step), mesh, stage.name),
           parallel.replicate(stage.data, mesh))
+
+
+def _placed_init(stage: TrainingStage, mesh) -> Callable:
+  return lambda: parallel.replicate(stage.init(), mesh)
 
 
 def _with_data(step: Callable, data: tuple, state, *batch):
@@ -253,9 +257,11 @@ class Run:
     evaluation, restores it) and returns the state."""
     checkpointer = Checkpointer(self.path(stage.checkpoint_dir or
                                           os.path.join(stage.name, "checkpoints")))
-    init, batches, data = place_stage(self.config, stage)
-    if self.evaluating:
+    if self.evaluating:   # only the state is restored: the training data stays on the host
+      init = stage.init if stage.placement == "as_given" else _placed_init(
+          stage, parallel.make_mesh(self.config))
       return restore_for_eval(checkpointer, init(), self.restore_step, self.workdir)
+    init, batches, data = place_stage(self.config, stage)
     if (checkpointer.latest_step() or 0) < stage.num_steps:
       self._work += 1
     else:
