@@ -19,7 +19,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
   # which is single-threaded, so both cores work.
   # DRSL's batches are sharded by the same shard_rows as SDML's (and DRSL
   # runs over two processes in the next test), so it is left out here.
-  groups = (["cifar_resnet_batchnorm", "ratings_edge_batches"], ["racg", "sdml", "vse"])
+  groups = (["cifar_batchnorm", "ratings_edge_batches"], ["racg", "sdml", "vse"])
   procs = [subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
                              str(tmp_path / str(i)), *names], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
@@ -32,7 +32,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
     max_differences.update(report["max_difference"])
     devices.update(report["devices"])
     errors.update(report["errors"])
-  assert set(max_differences) == {"cifar_resnet_batchnorm", "racg", "sdml", "vse",
+  assert set(max_differences) == {"cifar_batchnorm", "racg", "sdml", "vse",
                                   "ratings_edge_batches"}
   for name, difference in max_differences.items():
     assert difference < 1e-3, (name, difference)   # float32 round-off through training
@@ -42,7 +42,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
   assert devices["vse_8"] == {"vse": 8}, devices
   assert devices["ratings_edge_batches_8"] == {"split0": 8}, devices
   assert devices["sdml_8"] == {"sdml": 8} and set(devices["racg_8"].values()) == {8}, devices
-  assert devices["cifar_resnet_batchnorm_8"] == {"baseline": 8, "rrnet": 8}, devices
+  assert devices["cifar_batchnorm_8"] == {"baseline": 8, "rrnet": 8}, devices
   assert all(set(seen.values()) == {1} for name, seen in devices.items() if name.endswith("_1"))
   assert "stage vse" in errors["vse_batch_100"], errors
   assert "does not split over the 8 devices of config.mesh.data" in errors["vse_batch_100"]

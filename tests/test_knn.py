@@ -99,3 +99,39 @@ def test_traced_nan_rows_still_get_valid_neighbours_and_are_never_chosen():
   assert not (np.delete(receivers, 3, axis=0) == 3).any()
   _, best = jax.jit(lambda s: topk_candidates(s, 2))(np.where(np.eye(4, 5) > 0, np.nan, 1.0))
   assert not (np.asarray(best).reshape(4, 2) == np.arange(4)[:, None]).any()
+
+
+@pytest.mark.parametrize("group,col_block,k", [(4, 32, 8), (8, 64, 5), (2, 16, 3), (16, 64, 4)])
+@pytest.mark.parametrize("exclude_self", [True, False])
+def test_two_level_merge_equals_the_plain_merge_exactly_ties_nan_and_inf_included(
+    group, col_block, k, exclude_self):
+  """The two-level merge (best groups first) returns the plain merge's
+  indices exactly: on coarse integer points, where most scores tie, with a
+  NaN query row, NaN and -inf keys (rank last, ties to the lower index), and
+  k as large as the number of groups in a block."""
+  import jax
+  from xmjax.graph import blockwise_topk
+  rng = np.random.default_rng(group * 100 + col_block + k)
+  keys = rng.integers(-1, 2, size=(150, 3)).astype(np.float32)     # 27 distinct points
+  queries = keys[:40].copy()
+  queries[7] = np.nan
+  keys[11] = np.nan
+  bias = np.zeros(150, np.float32)
+  bias[[3, 60, 61]] = -np.inf
+  run = lambda g: np.asarray(jax.jit(lambda q, x, b: blockwise_topk(
+      q, x, b, 0, k=k, row_block=8, col_block=col_block, exclude_self=exclude_self,
+      group=g))(queries, keys, bias))
+  plain, two_level = run(1), run(group)
+  np.testing.assert_array_equal(two_level, plain)
+  # and both are the stable sort of the scores (NaN last, self excluded)
+  scores = queries @ keys.T + bias
+  scores = np.where(np.isnan(scores), -np.finfo(np.float32).max, scores)
+  if exclude_self:
+    scores[np.arange(40), np.arange(40)] = -np.inf
+  np.testing.assert_array_equal(plain, np.argsort(-scores, axis=1, kind="stable")[:, :k])
+
+
+def test_knn_graph_defaults_use_the_two_level_merge_and_match_brute_force():
+  x = np.random.default_rng(9).normal(size=(700, 8)).astype(np.float32)
+  _, receivers = knn_graph(x, 20)      # col_block 704 = 22 groups of 32 >= k
+  np.testing.assert_array_equal(np.asarray(receivers).reshape(700, 20), brute_force_knn(x, 20))

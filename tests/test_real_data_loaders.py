@@ -57,6 +57,26 @@ def test_image_folder_reads_directories_and_archives_with_labels_by_class(tmp_pa
   assert np.array_equal(train.labels, (train.images[:, 0, 0, 0] >= 50))
 
 
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_slice_of_each_class_decodes_only_the_slice_and_equals_slicing_the_whole(
+    tmp_path, monkeypatch, packed):
+  root = _image_folder(tmp_path / "set", classes=("cat", "dog", "fox"), per_class=4)
+  source = _tar(root, tmp_path / "set.tar.gz") if packed else str(root)
+  whole = load_image_folder(source, cache_dir=str(tmp_path / "c"))
+  from xmjax.data import image_folder
+  decoded = []
+  real_decode = image_folder._decode
+  monkeypatch.setattr(image_folder, "_decode",
+                      lambda where, *a: decoded.append(where) or real_decode(where, *a))
+  part = load_image_folder(source, cache_dir=str(tmp_path / "c"), max_per_class=2)
+  assert len(decoded) == 2 * 3 * 2   # 2 of each of 3 classes in both splits, nothing more
+  for split, full in whole.splits.items():
+    rows = np.sort(np.concatenate([np.flatnonzero(full.labels == c)[:2] for c in range(3)]))
+    assert np.array_equal(part.splits[split].images, full.images[rows])
+    assert np.array_equal(part.splits[split].labels, full.labels[rows])
+  assert len(os.listdir(tmp_path / "c")) == 2   # the whole folder's cache is not replaced
+
+
 def test_image_folder_is_decoded_once_then_read_from_the_cache(tmp_path, monkeypatch):
   root = _image_folder(tmp_path / "set")
   first = load_image_folder(str(root), cache_dir=str(tmp_path / "c"))

@@ -94,7 +94,8 @@ def _decode(where: str, data: bytes, size: tuple[int, int] | None) -> np.ndarray
 
 
 def _decode_folder(source: str, splits: Sequence[str], class_names: Sequence[str] | None,
-                   image_size: tuple[int, int] | None) -> dict[str, np.ndarray]:
+                   image_size: tuple[int, int] | None, max_per_class: int = 0
+                   ) -> dict[str, np.ndarray]:
   files = archive.list_files(source)
   found: dict[str, dict[str, int]] = {split: {} for split in splits}
   for name in files:
@@ -128,6 +129,15 @@ def _decode_folder(source: str, splits: Sequence[str], class_names: Sequence[str
   def wanted(name):
     return _is_image(name) and _split_class(name, splits) is not None
 
+  if max_per_class:  # the first N of each class in path order (list_files is sorted)
+    kept, seen = set(), {}
+    for name in filter(wanted, files):
+      where = _split_class(name, splits)
+      if seen.get(where, 0) < max_per_class:
+        seen[where] = seen.get(where, 0) + 1
+        kept.add(name)
+    wanted = kept.__contains__
+
   for name, data in archive.iter_files(source, wanted):
     split, cls = _split_class(name, splits)
     array = _decode(f"{source}:{name}", data, image_size)
@@ -151,21 +161,26 @@ def _decode_folder(source: str, splits: Sequence[str], class_names: Sequence[str
 
 def load_image_folder(source: str, splits: Sequence[str] = ("train", "test"),
                       class_names: Sequence[str] | None = None,
-                      image_size: Sequence[int] | None = None, cache_dir: str = ""
-                      ) -> ImageFolder:
+                      image_size: Sequence[int] | None = None, cache_dir: str = "",
+                      max_per_class: int = 0) -> ImageFolder:
   """Every split's images (n, H, W, C) uint8 and labels (n,) int32 (files
   in path order), and the class names. Errors name the file: a corrupt
   image, one of another size, a class folder without images, a split whose
-  classes differ."""
+  classes differ. `max_per_class` > 0 keeps the first N files of each class
+  of each split in path order, and only those are decoded (a slice of a
+  large folder costs what the slice does)."""
   size = tuple(int(s) for s in image_size) if image_size else None
   if size is not None and (len(size) != 2 or min(size) < 1):
     raise InputError(f"config.data.image_size: expected (height, width), got {image_size}")
   options = {"version": CACHE_VERSION, "splits": list(splits),
              "class_names": list(class_names) if class_names is not None else None,
              "image_size": size}
+  if max_per_class:  # only then, so the cache of a whole folder keeps its name
+    options["max_per_class"] = int(max_per_class)
   arrays = archive.cached_arrays(
       "image_folder", source, options,
-      lambda: _decode_folder(source, tuple(splits), class_names, size), cache_dir)
+      lambda: _decode_folder(source, tuple(splits), class_names, size, max_per_class),
+      cache_dir)
   # The cache file keeps flat `<split>_images` / `<split>_labels` arrays.
   folder = ImageFolder(
       splits={split: LabeledImages(arrays[f"{split}_images"], arrays[f"{split}_labels"])

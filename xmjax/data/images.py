@@ -129,21 +129,14 @@ def _official_image_splits(d):
       raise InputError("config.data.fake_examples: generated examples replace TFDS files; "
                        "leave data.path empty to use them")
     folder = load_image_folder(d.path, ("train", "test"), _FOLDER_CLASSES[d.name],
-                               tuple(d.image_size) or None, d.cache_dir)
+                               tuple(d.image_size) or None, d.cache_dir, d.max_per_class)
     shape = IMAGE_DATASETS[d.name][0]
     found = folder.splits["train"].images.shape[1:]
     if found != shape and not d.image_size:
       raise InputError(f"config.data.path: {d.path} holds images of {found}, expected "
                        f"{d.name}'s {shape}")
-    parts = []
-    for part in ("train", "test"):
-      images, labels = folder.splits[part].images, folder.splits[part].labels
-      if d.max_per_class:  # the first N of each class in path order: a fixed slice
-        rows = np.sort(np.concatenate([np.flatnonzero(labels == c)[:d.max_per_class]
-                                       for c in range(len(folder.class_names))]))
-        images, labels = images[rows], labels[rows]
-      parts.append((images, labels))
-    return parts
+    return [(folder.splits[part].images, folder.splits[part].labels)
+            for part in ("train", "test")]
   train = load_tfds_split(d.name, "train", d.data_dir, d.fake_examples)
   test = load_tfds_split(d.name, "test", d.data_dir,
                          d.fake_test_examples or d.fake_examples if d.fake_examples else 0)

@@ -28,6 +28,9 @@ from xmjax.nn.sharding import map_row_shards, row_plan, whole
 # above the -inf of excluded self pairs and padding (always a real index).
 _NAN_SCORE = float(-np.finfo(np.float32).max)
 METRICS = ("cosine", "euclidean", "dot")
+# knn_graph's search blocks: the fastest measured on 2 CPU cores at
+# 100,000 x 128, k = 20 (benchmarks/RESULTS.md, the knn suite times these).
+ROW_BLOCK, COL_BLOCK, GROUP = 512, 16384, 32
 
 
 def prepare_points(features: jax.Array, metric: str):
@@ -46,16 +49,24 @@ def prepare_points(features: jax.Array, metric: str):
   return x, jnp.zeros(x.shape[0], jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self"))
+@functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self",
+                                             "group"))
 def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_block,
-                   exclude_self):
+                   exclude_self, group=32):
   """Indices (n_queries, k) of each query's k best keys by score
   queries_i . keys_j + key_bias_j, best first, ties to the lower index;
-  NaN scores rank last. Memory O(row_block * (col_block + k)).
+  NaN scores rank last. Memory O(row_block * (col_block + k * group)).
 
   exclude_self: query i never gets key row_offset + i (the queries are rows
   row_offset.. of the keys' points; `row_offset` may be traced).
-  Traceable (jit, vmap); k and the block sizes are static.
+  group: the merge of each column block is two-level when col_block is a
+    multiple of `group` with at least k groups: the k groups with the best
+    maxima hold the block's k best scores (each of those scores is at most
+    its group's maximum, and ties among maxima go to the lower group, so
+    to the lower column), and only their k * group scores meet the running
+    best. Exact, indices included; it cuts the top-k input, which on CPU
+    is a single-threaded partial sort that outweighs the matmul. 1 turns it off.
+  Traceable (jit, vmap); k, the block sizes and group are static.
   """
   n_q, n_k = queries.shape[0], keys.shape[0]
   q_pad = -n_q % row_block
@@ -65,6 +76,18 @@ def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_b
   key_bias = jnp.pad(key_bias, (0, k_pad), constant_values=-jnp.inf)
   key_blocks = keys.reshape(-1, col_block, keys.shape[1])
   bias_blocks = key_bias.reshape(-1, col_block)
+  two_level = group > 1 and col_block % group == 0 and col_block // group >= k
+
+  def block_candidates(scores, col_start):
+    """(scores, columns) that can still enter the top k, in column order."""
+    if not two_level:
+      return scores, jnp.broadcast_to(col_start + jnp.arange(col_block), scores.shape)
+    grouped = scores.reshape(row_block, col_block // group, group)
+    _, best_groups = jax.lax.top_k(grouped.max(axis=2), k)
+    best_groups = jnp.sort(best_groups, axis=1)   # column order, for the tie rule
+    candidates = jnp.take_along_axis(grouped, best_groups[:, :, None], axis=1)
+    columns = col_start + best_groups[:, :, None] * group + jnp.arange(group)
+    return candidates.reshape(row_block, k * group), columns.reshape(row_block, k * group)
 
   def one_row_block(args):
     row_start, q = args
@@ -78,9 +101,10 @@ def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_b
       scores = jnp.where(jnp.isnan(scores), _NAN_SCORE, scores)
       if exclude_self:
         scores = jnp.where(rows[:, None] == cols[None, :], -jnp.inf, scores)
+      candidates, columns = block_candidates(scores, col_start)
       # Running best first, so equal scores keep the lower column index.
-      vals = jnp.concatenate([best_val, scores], axis=1)
-      idx = jnp.concatenate([best_idx, jnp.broadcast_to(cols, scores.shape)], axis=1)
+      vals = jnp.concatenate([best_val, candidates], axis=1)
+      idx = jnp.concatenate([best_idx, columns], axis=1)
       top_val, pos = jax.lax.top_k(vals, k)
       return (top_val, jnp.take_along_axis(idx, pos, axis=1)), None
 
@@ -95,17 +119,31 @@ def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_b
   return idx.reshape(-1, k)[:n_q]
 
 
-def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
-              col_block: int = 4096, name: str = "features", row_axis=None,
-              mesh=None) -> tuple[jax.Array, jax.Array]:
+def balanced_col_block(n: int, col_block: int, group: int = 1) -> int:
+  """The column block for n keys: as few blocks of at most `col_block` as
+  n needs, split evenly, then rounded up to a multiple of `group` when it
+  holds one (so the merge can be two-level): the padding is under one group
+  a block rather than up to a whole block."""
+  blocks = -(-n // max(1, col_block))
+  even = -(-n // blocks)
+  return -(-even // group) * group if group > 1 and even >= group else even
+
+
+def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = ROW_BLOCK,
+              col_block: int = COL_BLOCK, group: int = GROUP, name: str = "features",
+              row_axis=None, mesh=None) -> tuple[jax.Array, jax.Array]:
   """Directed kNN graph: each node sends one edge to each of its k nearest others.
 
   Args:
     features: (N, D) node features.
     k: neighbours per node, 1 <= k < N.
     metric: "cosine" (on L2-normalised rows), "euclidean" or "dot".
-    row_block, col_block: block sizes of the blockwise search; they bound
-      memory, not the result.
+    row_block, col_block, group: block sizes of the blockwise search and
+      its two-level merge (`blockwise_topk`); they bound memory and set the
+      speed, not the result. The defaults (ROW_BLOCK, COL_BLOCK, GROUP)
+      are the fastest measured on 2 CPU cores at 100,000 x 128, k = 20
+      (benchmarks/RESULTS.md); the blocks over N are evened out
+      (`balanced_col_block`).
     name: what to call `features` in error messages.
     row_axis, mesh: split the query rows over a mesh axis, each device
       searching its rows against all points (`xmjax.nn.sharding`); None:
@@ -130,10 +168,10 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = 512,
     raise InputError(f"{name}: features contain NaN or Inf")
   plan = row_plan(features, row_axis, mesh, name=name)
   points, bias = prepare_points(features, metric)
-  col_block = max(1, min(col_block, n))
+  col_block = balanced_col_block(n, col_block, group)
   search = lambda queries, offset, keys, key_bias: blockwise_topk(
       queries, keys, key_bias, offset, k=k, row_block=max(1, min(row_block, queries.shape[0])),
-      col_block=col_block, exclude_self=True)
+      col_block=col_block, exclude_self=True, group=group)
   if plan is None:
     idx = search(whole(points), 0, whole(points), whole(bias))
   else:
