@@ -13,8 +13,7 @@ import optax
 from benchmarks import targets
 from benchmarks.harness import Record, time_callable, time_jitted
 from xmjax import graph as G
-from xmjax.graph.knn import (COL_BLOCK, GROUP, ROW_BLOCK, balanced_col_block, blockwise_topk,
-                             prepare_points)
+from xmjax.graph.knn import balanced_col_block, blockwise_topk, prepare_points, search_blocks
 from xmjax.models import RRNet, bce_loss
 
 
@@ -60,10 +59,11 @@ def knn_suite(quick: bool) -> list[Record]:
   100,000 x 128."""
   n, d, k = (20_000, 128, 20) if quick else (100_000, 128, 20)
   points, bias = prepare_points(jax.random.normal(jax.random.key(0), (n, d)), "cosine")
-  col_block = balanced_col_block(n, COL_BLOCK, GROUP)   # as knn_graph chooses it
-  search = jax.jit(functools.partial(blockwise_topk, k=k, row_block=ROW_BLOCK,
-                                     col_block=col_block, group=GROUP, exclude_self=True))
-  sizes = dict(n=n, d=d, k=k, row_block=ROW_BLOCK, col_block=col_block, group=GROUP)
+  row_block, col_block, group = search_blocks(target_platform())   # as knn_graph chooses
+  col_block = balanced_col_block(n, col_block, group)
+  search = jax.jit(functools.partial(blockwise_topk, k=k, row_block=row_block,
+                                     col_block=col_block, group=group, exclude_self=True))
+  sizes = dict(n=n, d=d, k=k, row_block=row_block, col_block=col_block, group=group)
   records = [time_jitted(search, (points, points, bias), suite="knn", workload="knn_graph_cosine",
                          sizes=sizes, work_units=n, unit="nodes/s", repeats=2 if quick else 3,
                          analytic_flops=2.0 * n * n * d)]  # the similarity matmuls
@@ -91,10 +91,11 @@ def knn_million_suite(quick: bool) -> list[Record]:
     return []
   n, d, k = 1_000_000, 512, 20
   points, bias = prepare_points(jax.random.normal(jax.random.key(0), (n, d)), "cosine")
+  group = search_blocks(target_platform())[2]
   search = jax.jit(functools.partial(blockwise_topk, k=k, row_block=1024, col_block=8192,
-                                     exclude_self=True))
+                                     group=group, exclude_self=True))
   return [time_jitted(search, (points, points, bias), suite="knn_million", workload="knn_graph_cosine",
-                      sizes=dict(n=n, d=d, k=k, row_block=1024, col_block=8192, group=GROUP),
+                      sizes=dict(n=n, d=d, k=k, row_block=1024, col_block=8192, group=group),
                       work_units=n,
                       unit="nodes/s", repeats=1, warmup=0, analytic_flops=2.0 * n * n * d)]
 

@@ -28,9 +28,19 @@ from xmjax.nn.sharding import map_row_shards, row_plan, whole
 # above the -inf of excluded self pairs and padding (always a real index).
 _NAN_SCORE = float(-np.finfo(np.float32).max)
 METRICS = ("cosine", "euclidean", "dot")
-# knn_graph's search blocks: the fastest measured on 2 CPU cores at
-# 100,000 x 128, k = 20 (benchmarks/RESULTS.md, the knn suite times these).
-ROW_BLOCK, COL_BLOCK, GROUP = 512, 16384, 32
+
+
+def search_blocks(platform: str | None = None) -> tuple[int, int, int]:
+  """knn_graph's (row_block, col_block, group) for `platform` (default: the
+  default backend; a program compiled for another target names it). CPU:
+  the two-level merge, fastest measured on 2 cores at 100,000 x 128, k = 20;
+  accelerators: the plain merge with 4096-column blocks, which the TPU
+  compiler's cycle estimate puts at 0.4x the two-level's time on v5p
+  (benchmarks/RESULTS.md; XLA's TPU top-k is a sort, not the CPU's
+  single-threaded partial sort). Not yet measured on a GPU."""
+  if (platform or jax.default_backend()) == "cpu":
+    return 512, 16384, 32
+  return 512, 4096, 1
 
 
 def prepare_points(features: jax.Array, metric: str):
@@ -52,7 +62,7 @@ def prepare_points(features: jax.Array, metric: str):
 @functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self",
                                              "group"))
 def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_block,
-                   exclude_self, group=32):
+                   exclude_self, group=None):
   """Indices (n_queries, k) of each query's k best keys by score
   queries_i . keys_j + key_bias_j, best first, ties to the lower index;
   NaN scores rank last. Memory O(row_block * (col_block + k * group)).
@@ -65,9 +75,11 @@ def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_b
     its group's maximum, and ties among maxima go to the lower group, so
     to the lower column), and only their k * group scores meet the running
     best. Exact, indices included; it cuts the top-k input, which on CPU
-    is a single-threaded partial sort that outweighs the matmul. 1 turns it off.
+    is a single-threaded partial sort that outweighs the matmul. 1 turns it
+    off; None: `search_blocks()`'s group for the backend.
   Traceable (jit, vmap); k, the block sizes and group are static.
   """
+  group = search_blocks()[2] if group is None else group
   n_q, n_k = queries.shape[0], keys.shape[0]
   q_pad = -n_q % row_block
   k_pad = -n_k % col_block
@@ -120,18 +132,23 @@ def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_b
 
 
 def balanced_col_block(n: int, col_block: int, group: int = 1) -> int:
-  """The column block for n keys: as few blocks of at most `col_block` as
-  n needs, split evenly, then rounded up to a multiple of `group` when it
-  holds one (so the merge can be two-level): the padding is under one group
-  a block rather than up to a whole block."""
-  blocks = -(-n // max(1, col_block))
-  even = -(-n // blocks)
-  return -(-even // group) * group if group > 1 and even >= group else even
+  """The column block for n keys. With a two-level merge (group > 1): as
+  few blocks of at most `col_block` as n needs, split evenly, then rounded
+  up to a multiple of `group` when it holds one, so the padding is under
+  one group a block rather than up to a whole block. Plain (group 1):
+  min(col_block, n), as before (an even split like 4000 columns costs a
+  TPU more than 4096: its estimate, 7.75 vs 6.21 ms on v5p)."""
+  col_block = max(1, min(col_block, n))
+  if group <= 1:
+    return col_block
+  even = -(-n // -(-n // col_block))
+  return -(-even // group) * group if even >= group else even
 
 
-def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = ROW_BLOCK,
-              col_block: int = COL_BLOCK, group: int = GROUP, name: str = "features",
-              row_axis=None, mesh=None) -> tuple[jax.Array, jax.Array]:
+def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int | None = None,
+              col_block: int | None = None, group: int | None = None,
+              name: str = "features", row_axis=None, mesh=None
+              ) -> tuple[jax.Array, jax.Array]:
   """Directed kNN graph: each node sends one edge to each of its k nearest others.
 
   Args:
@@ -140,10 +157,8 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = ROW_
     metric: "cosine" (on L2-normalised rows), "euclidean" or "dot".
     row_block, col_block, group: block sizes of the blockwise search and
       its two-level merge (`blockwise_topk`); they bound memory and set the
-      speed, not the result. The defaults (ROW_BLOCK, COL_BLOCK, GROUP)
-      are the fastest measured on 2 CPU cores at 100,000 x 128, k = 20
-      (benchmarks/RESULTS.md); the blocks over N are evened out
-      (`balanced_col_block`).
+      speed, not the result. None: `search_blocks()` for the backend. The
+      column blocks over N are evened out (`balanced_col_block`).
     name: what to call `features` in error messages.
     row_axis, mesh: split the query rows over a mesh axis, each device
       searching its rows against all points (`xmjax.nn.sharding`); None:
@@ -168,7 +183,10 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int = ROW_
     raise InputError(f"{name}: features contain NaN or Inf")
   plan = row_plan(features, row_axis, mesh, name=name)
   points, bias = prepare_points(features, metric)
-  col_block = balanced_col_block(n, col_block, group)
+  defaults = search_blocks()
+  row_block = defaults[0] if row_block is None else row_block
+  group = defaults[2] if group is None else group
+  col_block = balanced_col_block(n, defaults[1] if col_block is None else col_block, group)
   search = lambda queries, offset, keys, key_bias: blockwise_topk(
       queries, keys, key_bias, offset, k=k, row_block=max(1, min(row_block, queries.shape[0])),
       col_block=col_block, exclude_self=True, group=group)
