@@ -13,7 +13,7 @@ import optax
 from benchmarks import targets
 from benchmarks.harness import Record, time_callable, time_jitted
 from xmjax import graph as G
-from xmjax.graph.knn import balanced_col_block, blockwise_topk, prepare_points, search_blocks
+from xmjax.graph.knn import blockwise_topk, prepare_points, resolve_blocks, search_blocks
 from xmjax.models import RRNet, bce_loss
 
 
@@ -59,8 +59,7 @@ def knn_suite(quick: bool) -> list[Record]:
   100,000 x 128."""
   n, d, k = (20_000, 128, 20) if quick else (100_000, 128, 20)
   points, bias = prepare_points(jax.random.normal(jax.random.key(0), (n, d)), "cosine")
-  row_block, col_block, group = search_blocks(target_platform())   # as knn_graph chooses
-  col_block = balanced_col_block(n, col_block, group)
+  row_block, col_block, group = resolve_blocks(n, platform=target_platform())  # knn_graph's
   search = jax.jit(functools.partial(blockwise_topk, k=k, row_block=row_block,
                                      col_block=col_block, group=group, exclude_self=True))
   sizes = dict(n=n, d=d, k=k, row_block=row_block, col_block=col_block, group=group)

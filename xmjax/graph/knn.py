@@ -145,6 +145,19 @@ def balanced_col_block(n: int, col_block: int, group: int = 1) -> int:
   return -(-even // group) * group if even >= group else even
 
 
+def resolve_blocks(n: int, row_block: int | None = None, col_block: int | None = None,
+                   group: int | None = None, platform: str | None = None
+                   ) -> tuple[int, int, int]:
+  """(row_block, col_block, group) for a search over n keys: each None from
+  `search_blocks(platform)`, the column block evened out over n
+  (`balanced_col_block`). What knn_graph searches with."""
+  defaults = search_blocks(platform)
+  row_block = defaults[0] if row_block is None else row_block
+  group = defaults[2] if group is None else group
+  col_block = balanced_col_block(n, defaults[1] if col_block is None else col_block, group)
+  return row_block, col_block, group
+
+
 def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int | None = None,
               col_block: int | None = None, group: int | None = None,
               name: str = "features", row_axis=None, mesh=None
@@ -157,8 +170,8 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int | None
     metric: "cosine" (on L2-normalised rows), "euclidean" or "dot".
     row_block, col_block, group: block sizes of the blockwise search and
       its two-level merge (`blockwise_topk`); they bound memory and set the
-      speed, not the result. None: `search_blocks()` for the backend. The
-      column blocks over N are evened out (`balanced_col_block`).
+      speed, not the result. None: the backend's (`resolve_blocks`), the
+      column blocks evened out over N.
     name: what to call `features` in error messages.
     row_axis, mesh: split the query rows over a mesh axis, each device
       searching its rows against all points (`xmjax.nn.sharding`); None:
@@ -183,10 +196,7 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int | None
     raise InputError(f"{name}: features contain NaN or Inf")
   plan = row_plan(features, row_axis, mesh, name=name)
   points, bias = prepare_points(features, metric)
-  defaults = search_blocks()
-  row_block = defaults[0] if row_block is None else row_block
-  group = defaults[2] if group is None else group
-  col_block = balanced_col_block(n, defaults[1] if col_block is None else col_block, group)
+  row_block, col_block, group = resolve_blocks(n, row_block, col_block, group)
   search = lambda queries, offset, keys, key_bias: blockwise_topk(
       queries, keys, key_bias, offset, k=k, row_block=max(1, min(row_block, queries.shape[0])),
       col_block=col_block, exclude_self=True, group=group)
