@@ -33,7 +33,10 @@ once: a lower bound when `loops` > 0, marked "≥" in the table).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.util
+import os
 import re
 import time
 from typing import Callable
@@ -137,6 +140,13 @@ def target_devices():
       topo = topologies.get_topology_desc(platform="cuda", topology=t.topology,
                                           target_config=gpu_target_config(t.name))
   except Exception as e:
+    if (t.platform == "cuda" and os.environ.get("JAX_PLATFORMS", "") != "cpu"
+        and importlib.util.find_spec("jax_plugins.xla_cuda12") is not None):
+      # Without it the plugin tries to start a GPU client, and with none
+      # there it offers no compile-only topology either.
+      raise RuntimeError(f"--target={t.name}: start Python with JAX_PLATFORMS=cpu (the CUDA "
+                         f"plugin compiles for a described GPU only then; {type(e).__name__}: "
+                         f"{str(e)[:120]})") from e
     extra = "tpu" if t.platform == "tpu" else "cuda"
     raise RuntimeError(f"--target={t.name}: no compiler for {t.chip} here ({type(e).__name__}: "
                        f"{str(e)[:200]}); install it with pip install -e '.[{extra}]'") from e
@@ -285,7 +295,8 @@ def compile_only(fn: Callable, args: tuple, *, suite: str, workload: str, sizes:
   device = target_devices()[0]
   structs = _shape_structs(args, jax.sharding.SingleDeviceSharding(device))
   start = time.perf_counter()
-  compiled = fn.lower(*structs).compile()
+  with _outside_the_persistent_cache():
+    compiled = fn.lower(*structs).compile()
   compile_s = time.perf_counter() - start
   memory = compiled.memory_analysis()
   cost = None
@@ -326,6 +337,30 @@ def compile_only(fn: Callable, args: tuple, *, suite: str, workload: str, sizes:
       estimated_cycles=cycles,
       cycles_s=(cycles / t.clock_hz) if cycles and t.clock_hz else None,
       uncovered_fusions=uncovered)
+
+
+@contextlib.contextmanager
+def _outside_the_persistent_cache():
+  """A compile-only executable cannot be loaded back from JAX's persistent
+  compilation cache (no client to load it into): writing it there only
+  costs time and a warning on the next read. Nothing compiles fast enough
+  to be written while this holds."""
+  name = "jax_persistent_cache_min_compile_time_secs"
+  previous = getattr(jax.config, name)
+  jax.config.update(name, 1e9)
+  try:
+    yield
+  finally:
+    jax.config.update(name, previous)
+
+
+def compile_program(program):
+  """A program a run recorded (`xmjax.programs.recording`) compiled for the
+  active target on the recorded shapes, on one device, never run; returns
+  the `jax.stages.Compiled` (memory_analysis, as_text)."""
+  device = target_devices()[0]
+  with _outside_the_persistent_cache():
+    return program.lower(jax.sharding.SingleDeviceSharding(device)).compile()
 
 
 def table(records: list[CompileRecord]) -> str:

@@ -103,6 +103,15 @@ def test_a_target_without_its_compiler_says_what_to_install(monkeypatch):
   with pytest.raises(RuntimeError, match=r"--target=tpu-v5e: .*pip install -e '\.\[tpu\]'"):
     targets.activate("tpu-v5e")
   assert targets.active() is None
+  # The H100 target: the missing extra, or the plugin there but JAX not started CPU-only.
+  monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+  monkeypatch.setattr(targets.importlib.util, "find_spec", lambda name: None)
+  with pytest.raises(RuntimeError, match=r"--target=h100: .*pip install -e '\.\[cuda\]'"):
+    targets.activate("h100")
+  monkeypatch.setattr(targets.importlib.util, "find_spec", lambda name: object())
+  with pytest.raises(RuntimeError, match=r"--target=h100: start Python with JAX_PLATFORMS=cpu"):
+    targets.activate("h100")
+  assert targets.active() is None
 
 
 def test_the_benchmark_command_compiles_a_suite_for_a_target(capsys):

@@ -14,12 +14,11 @@ indices). `blockwise_topk` is the kernel, for queries against other keys.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from xmjax import programs
 from xmjax.errors import InputError
 from xmjax.nn.aggregation import is_concrete
 from xmjax.nn.sharding import map_row_shards, row_plan, whole
@@ -59,8 +58,7 @@ def prepare_points(features: jax.Array, metric: str):
   return x, jnp.zeros(x.shape[0], jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "row_block", "col_block", "exclude_self",
-                                             "group"))
+@programs.jit(static_argnames=("k", "row_block", "col_block", "exclude_self", "group"))
 def blockwise_topk(queries, keys, key_bias, row_offset=0, *, k, row_block, col_block,
                    exclude_self, group=None):
   """Indices (n_queries, k) of each query's k best keys by score

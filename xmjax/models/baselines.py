@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from xmjax import random_streams
+from xmjax import programs, random_streams
 
 __all__ = ["LINEAR_L2", "LINEAR_LEARNING_RATE", "LINEAR_STEPS", "fit_biased_mf", "fit_cca",
            "fit_logistic", "mf_predict"]
@@ -63,7 +63,7 @@ LINEAR_STEPS = 300
 LINEAR_LEARNING_RATE = 0.05
 
 
-@functools.partial(jax.jit, static_argnames=("num_classes", "steps"))
+@programs.jit(static_argnames=("num_classes", "steps"))
 def fit_logistic(x, labels, l2, *, num_classes: int, steps: int = LINEAR_STEPS,
                  learning_rate: float = LINEAR_LEARNING_RATE):
   """Multinomial logistic regression on (n, d) standardised features, one
@@ -117,8 +117,8 @@ def _loss(params, mean, users, items, ratings, weights, l2):
   return jnp.sum(weights * (error ** 2 + l2 * penalty)) / jnp.sum(weights)
 
 
-@functools.partial(jax.jit, static_argnames=("num_users", "num_items", "rank", "num_steps",
-                                             "learning_rate"))
+@programs.jit(static_argnames=("num_users", "num_items", "rank", "num_steps",
+                               "learning_rate"))
 def _fit(key, mean, users, items, ratings, weights, l2, *, num_users, num_items, rank,
          num_steps, learning_rate):
   """Full-batch Adam on the weighted ratings; one model per l2 (vmapped)."""

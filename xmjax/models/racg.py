@@ -40,13 +40,13 @@ over words of cos(word, its attended region vector).
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from xmjax import programs
 from xmjax.nn.cross_graph import (HeadTail, graph_attention, l2_normalize, masked_softmax,
                                   multi_head_similarity, xavier_normal)
 
@@ -248,7 +248,7 @@ def bidirectional_gru(features: int, dtype: Any = None, parent: Any = None) -> n
                           parent=parent)
 
 
-@functools.partial(jax.jit, static_argnames=("features", "dtype"))
+@programs.jit(static_argnames=("features", "dtype"))
 def run_bidirectional_gru(variables, x, lengths, *, features: int, dtype: Any = None):
   """`bidirectional_gru(features, dtype)` applied with `variables`. A flax
   RNN traces its scan anew on every call, so eager calls would recompile;
@@ -328,8 +328,19 @@ def pair_score(weights, image: ImageNodes, caption: CaptionNodes,
   return 0.5 * (mean(s_image, image.mask, n_regions) + mean(s_text, caption.mask, n_words))
 
 
-@functools.partial(jax.jit, static_argnames=("settings", "image_block", "caption_block",
-                                             "remat"))
+# XLA options for compiling a program that differentiates RACG's scores (a
+# training step). jaxlib 0.10.2's GPU compiler rejects the backward pass
+# for an H100 ("INTERNAL: Couldn't find output tile sizes that satisfy hlo:
+# ... dot"): the gradient of the cross-graph logits with respect to a
+# caption shared by a block's images contracts over (image, region), which
+# its Triton GEMM fusion reaches through a transpose and cannot tile. With
+# Triton GEMMs off those dots go to cuBLAS and the step compiles
+# (tests/test_accelerator_compile.py compiles it for an H100); the CPU and
+# TPU compilers ignore the option. Forward programs compile without it.
+TRAINING_COMPILER_OPTIONS = {"xla_gpu_enable_triton_gemm": False}
+
+
+@programs.jit(static_argnames=("settings", "image_block", "caption_block", "remat"))
 def all_pair_scores(weights, images: ImageNodes, captions: CaptionNodes, *,
                     settings: ScoreSettings, image_block: int, caption_block: int,
                     remat: bool = False) -> jax.Array:

@@ -8,13 +8,11 @@ A rating r on the grid [low, high] is the soft BCE target (r - low) / (high
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xmjax import graph as graph_lib
+from xmjax import graph as graph_lib, programs
 from xmjax.graph.ratings import (AttributeRatings, drawn_attribute_ratings,
                                  with_rating_attributes)
 from xmjax.models import bce_loss
@@ -32,7 +30,7 @@ def target_rows(seed: tuple[int, ...], rows: np.ndarray, fraction: float, step: 
   return rows[rng.random(len(rows)) < fraction]
 
 
-@functools.partial(jax.jit, static_argnames="num_edges")
+@programs.jit(static_argnames="num_edges")
 def held_out_targets(edge_ids, train_weight, is_target, num_edges: int):
   """A step's loss mask over the inter edges (its targets) and the attribute
   weights of every rating (the training ratings that are not its targets)."""

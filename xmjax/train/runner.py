@@ -44,6 +44,7 @@ import numpy as np
 
 from xmjax.configs import ranges, registry
 from xmjax.errors import InputError
+from xmjax.programs import compiled
 from xmjax.train import parallel, provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
@@ -81,6 +82,8 @@ class TrainingStage:
     `data` axis; XLA partitions the step and reduces the gradients.
     "as_given": the task placed everything itself (a full-graph stage, whose
     one "batch" is the graph, split by edges or left on one device).
+  compiler_options: XLA options the step is compiled with (a workaround
+    for one backend's compiler; options of other backends are ignored).
   """
   name: str
   init: Callable[[], Any]
@@ -94,6 +97,7 @@ class TrainingStage:
   checkpoint_dir: str = ""
   data: tuple = ()
   placement: str = "data_parallel"
+  compiler_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
   def __post_init__(self):
     if self.placement not in PLACEMENTS:
@@ -191,19 +195,6 @@ def get_task(name: str) -> Task:
   return task
 
 
-@functools.lru_cache(maxsize=None)
-def _jit(fn: Callable, static_argnames: tuple[str, ...], donate: bool) -> Callable:
-  return jax.jit(fn, static_argnames=static_argnames, donate_argnums=0 if donate else ())
-
-
-def compiled(fn: Callable, *, donate: bool = False, **static) -> Callable:
-  """`fn` jitted with `static` bound as static keyword arguments (and the
-  first argument donated if `donate`). One jitted function per (fn, static
-  names, donate): stages that share a step (RR-Net's splits, RACG's
-  variants) share its compile cache."""
-  return functools.partial(_jit(fn, tuple(sorted(static)), donate), **static)
-
-
 class Run:
   """What a task's `train` and `results` see of the run in progress.
 
@@ -266,7 +257,8 @@ class Run:
       self._work += 1
     else:
       self._reuses += 1
-    step = compiled(stage.step, donate=True, **stage.static)
+    step = compiled(stage.step, donate=True, compiler_options=stage.compiler_options,
+                    **stage.static)
     if data:
       step = functools.partial(_with_data, step, data)
     return run_training(

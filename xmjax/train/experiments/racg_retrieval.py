@@ -30,7 +30,7 @@ from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images
 from xmjax.data.text import NUM_POS
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
-from xmjax.models.racg import RACG
+from xmjax.models.racg import RACG, TRAINING_COMPILER_OPTIONS
 from xmjax.train import optim, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.racg_step import cross_share_results, evaluate, train_step
@@ -150,7 +150,8 @@ def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> Train
   return TrainingStage(
       name=prefix, init=lambda: initial_state(config, data, variant, total),
       step=train_step, batches=batches, num_steps=total, checkpoint_every=t.checkpoint_every,
-      static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma})
+      static={"margin": t.margin, "aux_weight": t.aux_weight, "beta": t.beta, "gamma": t.gamma},
+      compiler_options=TRAINING_COMPILER_OPTIONS)
 
 
 def train(run: Run, data: ImageTextData) -> dict[str, TrainState]:
