@@ -141,7 +141,7 @@ def target_devices():
                                           target_config=gpu_target_config(t.name))
   except Exception as e:
     if (t.platform == "cuda" and os.environ.get("JAX_PLATFORMS", "") != "cpu"
-        and importlib.util.find_spec("jax_plugins.xla_cuda12") is not None):
+        and _installed("jax_plugins.xla_cuda12")):
       # Without it the plugin tries to start a GPU client, and with none
       # there it offers no compile-only topology either.
       raise RuntimeError(f"--target={t.name}: start Python with JAX_PLATFORMS=cpu (the CUDA "
@@ -151,6 +151,13 @@ def target_devices():
     raise RuntimeError(f"--target={t.name}: no compiler for {t.chip} here ({type(e).__name__}: "
                        f"{str(e)[:200]}); install it with pip install -e '.[{extra}]'") from e
   return topo.devices[:1]
+
+
+def _installed(module: str) -> bool:
+  try:
+    return importlib.util.find_spec(module) is not None
+  except ModuleNotFoundError:   # its parent package is not there either
+    return False
 
 
 # The H100 SXM5 as XLA's GPU compiler sees it (a GpuTargetConfigProto in text
