@@ -407,6 +407,41 @@ def racg_suite(quick: bool) -> list[Record]:
   return records
 
 
+def racg_train_suite(quick: bool) -> list[Record]:
+  """RACG's training step at paper sizes (36 regions of 2048-d, 12-word
+  captions, joint 1024, 64 heads, Adam): B image-caption pairs, all B x B
+  scored, triplet + auxiliary loss, backward through the rematerialised
+  pair blocks. Quick: B = 8; full: B = 32 (the paper's batch is 128). Twice:
+  with the compiler options the task trains with
+  (`xmjax.models.racg.TRAINING_COMPILER_OPTIONS`: no Triton GEMMs, which
+  jaxlib 0.10.2's H100 compiler needs for this step) and without them,
+  which says on a GPU what the option costs, or that it is still needed
+  (the variant then fails to compile and only the first row is kept)."""
+  import optax
+  from xmjax.data.text import NUM_POS
+  from xmjax.models.racg import RACG, TRAINING_COMPILER_OPTIONS
+  from xmjax.train.racg_step import train_step
+  from xmjax.train.state import create_train_state
+  batch = 8 if quick else 32
+  model = RACG(vocab_size=10_000, num_pos=NUM_POS)
+  images, captions = _racg_inputs(batch, batch, 36, 12, 10_000)
+  params = model.init(jax.random.key(0), *[x[:2] for x in images],
+                      *[x[:2] for x in captions])["params"]
+  image_ids = np.arange(batch)
+  sizes = dict(batch=batch, regions=36, words=12, d=1024, heads=64)
+  records = []
+  for options, impl in ((TRAINING_COMPILER_OPTIONS, "xmjax"),
+                        ({}, "xmjax (default compiler options)")):
+    state = create_train_state(model.apply, params, optax.adam(2e-4))
+    # The whole step's outputs (state and metrics): nothing is left for XLA to drop.
+    step = jax.jit(functools.partial(train_step, margin=0.2, aux_weight=0.2, beta=0.7, gamma=0.3),
+                   compiler_options=options or None)
+    records += _attempt(lambda: time_jitted(
+        step, (state, images, captions, image_ids), suite="racg_train", workload="train_step",
+        sizes=sizes, work_units=batch, unit="pairs/s", impl=impl, repeats=2 if quick else 5))
+  return records
+
+
 def racg_full_suite(quick: bool) -> list[Record]:
   """COCO 1K's 1000 images x 5000 captions in one program (only when named;
   an accelerator workload: about an hour on 2 CPU cores)."""
@@ -464,6 +499,6 @@ def resnet_suite(quick: bool) -> list[Record]:
 
 
 SUITES.update(drsl=drsl_suite, racg=racg_suite, resnet=resnet_suite, knn_million=knn_million_suite,
-              racg_full=racg_full_suite)
+              racg_full=racg_full_suite, racg_train=racg_train_suite)
 # Run only when named: minutes on a GPU, hours on a CPU.
 NAMED_ONLY = ("knn_million", "racg_full")

@@ -35,6 +35,7 @@ suite() {  # name, time limit in seconds
 case "$part" in
   suites)
     suite drsl 80; suite knn 60; suite rrnet 110; suite sdml 50; suite resnet 130; suite racg 120
+    suite racg_train 120
     ;;
   large)
     suite knn_million 200; suite racg_full 150
