@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 import jax
 
+from xmjax.nn.aggregation import is_concrete
+
 __all__ = ["Program", "compiled", "jit", "recording"]
 
 
@@ -74,8 +76,7 @@ def _abstract(leaf):
 
 
 def _record(name: str, jitted, args: tuple, static: dict) -> None:
-  leaves = jax.tree.leaves(args)
-  if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+  if not all(is_concrete(leaf) for leaf in jax.tree.leaves(args)):
     return    # called inside another program's trace: part of that program
   program = Program(name, jitted, jax.tree.map(_abstract, args), dict(static))
   key = _signature(program)
