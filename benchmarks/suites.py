@@ -266,9 +266,11 @@ def drsl_suite(quick: bool) -> list[Record]:
   reference size. The throughput reference is PyTorch with the first layer
   decomposed the same way (best of several row-chunk sizes); the literal
   form that materialises (n, n, hidden) is timed only as the memory row, at a
-  size that fits (quick 400, full 1000). On an accelerator the tile
-  reductions ("dot", "fused") and block sizes are swept as well.
+  size that fits (quick 400, full 1000). On a CPU the "dot" tiles (the
+  default before "chunked") are timed beside the default; on an accelerator
+  the tile reductions ("dot", "fused", "chunked") and block sizes are swept.
   """
+  from xmjax.nn.relation import COMPILER_OPTIONS as RELATION_COMPILER_OPTIONS
   from xmjax.nn.relation import RelationNetwork
   accel = on_accelerator()
   n_big = 1000 if quick else 4000
@@ -281,7 +283,7 @@ def drsl_suite(quick: bool) -> list[Record]:
     a = jax.random.normal(jax.random.key(0), (n, d))
     b = jax.random.normal(jax.random.key(1), (n, d))
     params = net.init(jax.random.key(2), a[:2], b[:2])
-    fn = jax.jit(net.apply)
+    fn = jax.jit(net.apply, compiler_options=RELATION_COMPILER_OPTIONS)   # as DRSL's programs
     record = time_jitted(
         fn, (params, a, b), suite="drsl", workload=f"all_pairs_{n}x{n}",
         sizes=dict(n_images=n, n_texts=n, d=d, hidden=hidden, block=block, reduction=reduction),
@@ -295,13 +297,19 @@ def drsl_suite(quick: bool) -> list[Record]:
       record.sizes["temp_MiB"] = round(getattr(temp, "temp_size_in_bytes", 0) / 2 ** 20, 1)
     return record
 
-  from xmjax.nn.relation import default_block_size
+  from xmjax.nn.relation import default_block_size, resolve_tile_reduction
   default = RelationNetwork()
-  default_block = default.block_size or default_block_size(target_platform())
+  default_reduction = resolve_tile_reduction(default.tile_reduction, default.fusion,
+                                             target_platform())
+  default_block = default.block_size or default_block_size(target_platform(), default_reduction)
   for n in (n_big, n_ref):
-    records.append(xmjax_record(n, default_block, default.tile_reduction, "xmjax"))
+    records.append(xmjax_record(n, default_block, default_reduction, "xmjax"))
+  if not accel:   # the CPU default before the chunked reduction, for before/after
+    dot_block = default_block_size(target_platform(), "dot")
+    for n in (n_big, n_ref):
+      records.append(xmjax_record(n, dot_block, "dot", f"xmjax (block {dot_block}, dot)"))
   if accel and not quick:
-    for reduction in ("dot", "fused"):
+    for reduction in ("dot", "fused", "chunked"):
       for block in (32, 128, 256, 512, 1024):
         if (block, reduction) != (default_block, default.tile_reduction):
           records += _attempt(lambda: xmjax_record(n_big, block, reduction,

@@ -10,7 +10,7 @@ network 600-1024-1, concat fusion, Adam 1e-4, batch 100, 40 epochs; the
 network of best validation mAP (checked once per epoch) is evaluated.
 Writes drsl/map_pix2fou, drsl/map_fou2pix, drsl/map_mean (and map50_),
 drsl/selected_epoch, and the baselines of the same split: CCA (cca/) and a
-supervised linear model (linear/). Expected (seed 0, about 70 s on 2 CPU
+supervised linear model (linear/). Expected (seed 0, about 25 s on 2 CPU
 cores): drsl/map_mean 0.821, linear/map_mean 0.825, cca/map_mean 0.577;
 five seeds in docs/retrieval.md.
 """

@@ -83,10 +83,14 @@ for kind in (AxisType.Explicit, AxisType.Auto):
     report[f"knn/{kind.name}/trips"] = trip_counts(search(axis), rows)
 
 # The DRSL data-parallel training step as the runner builds it (Auto axes).
+# The dot tile reduction: the chunked one adds a loop over hidden chunks per
+# tile, whose trip count would blur the row-tile counts the test reads (the
+# chunked scorer's own split is checked above, as the CPU default).
 from xmjax.train.experiments import drsl_retrieval  # noqa: E402
 from xmjax.train.runner import compiled, place_stage  # noqa: E402
 config = set_fields(load_config("drsl_mfeat"), **{
-    "train.num_epochs": 1, "train.batch_size": 64, "model.block_size": 8})
+    "train.num_epochs": 1, "train.batch_size": 64, "model.block_size": 8,
+    "model.tile_reduction": "dot"})
 prepared = drsl_retrieval.prepare(config)
 for devices in (1, 8):
   config.mesh.data = devices

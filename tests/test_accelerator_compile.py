@@ -14,6 +14,7 @@ saying what to install.
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -64,8 +65,11 @@ RUNS = {
             "rrnet.attribute_layout": "sparse", "rrnet.node_attributes": "ratings",
             "mf.num_steps": 20}),
         ("full_graph_step", "held_out_targets", "probs_over_draws")),
+    # "auto" would resolve to the host's "chunked" tiles while the run is
+    # traced here; an accelerator runs "dot" (the chunked scorer is compiled
+    # for the targets on its own below).
     "drsl_mfeat": (lambda path: set_fields(load_config("drsl_mfeat"), **{
-        "train.num_epochs": 1, "train.batch_size": 96}),
+        "train.num_epochs": 1, "train.batch_size": 96, "model.tile_reduction": "dot"}),
         ("drsl_selecting_step", "drsl_valid_metrics", "drsl_scores", "fit_logistic")),
     "sdml_mfeat": (lambda path: set_fields(load_config("sdml_mfeat"), **{
         "train.num_epochs": 1, "train.batch_size": 96, "data.modalities": "pix,fou,mor",
@@ -122,6 +126,20 @@ def test_every_program_of_the_run_compiles_for_the_target(name, accelerator, tmp
     placed = {d.platform for sh in jax.tree.leaves(compiled.input_shardings) for d in sh.device_set}
     assert placed == {"gpu" if accelerator.platform == "cuda" else accelerator.platform}
   assert not failures, f"{name} on {accelerator.name}:\n" + "\n".join(failures)
+
+
+def test_chunked_relation_scores_and_their_gradient_compile_for_the_target(accelerator):
+  from xmjax.nn import RelationNetwork
+  from xmjax.nn.relation import COMPILER_OPTIONS
+  net = RelationNetwork(hidden=40, block_size=32, tile_reduction="chunked")
+  a, b = jnp.ones((70, 12)), jnp.ones((50, 12))
+  params = net.init(jax.random.key(0), a, b)
+  loss = lambda p, x, y: net.apply(p, x, y).sum()
+  for fn in (net.apply, jax.grad(loss)):
+    with programs.recording() as recorded:
+      programs.jit(fn, compiler_options=COMPILER_OPTIONS)(params, a, b)
+    (program,) = recorded
+    assert targets.compile_program(program).memory_analysis() is not None
 
 
 def test_racg_training_still_needs_its_h100_compiler_option(tmp_path_factory):

@@ -44,13 +44,14 @@ def test_readme_quick_start_command_names_the_digits_config():
 def test_readme_python_snippets_run_as_written():
   """docs/reuse.md's snippets (layers on a jraph graph, the whole RR-Net
   trained by one's own step, sparse node attributes, a sharded pair block,
-  the dtype convention) print what the page says they print."""
+  the pair scorer's CPU reduction, the dtype convention) print what the
+  page says they print."""
   with open(os.path.join(ROOT, "docs", "reuse.md")) as f:
     snippets = re.findall(r"```python\n(.*?)```", f.read(), re.S)
   four_devices = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
   expected = [("(100, 16) (500, 16)",), ("loss 0.24, accuracy 0.59", 0.01),
               ("(3, 16) True",), ("(256, 100) P('data', None)", 0.0, four_devices),
-              ("bfloat16 float32",)]
+              ("chunked (1000, 800) True",), ("bfloat16 float32",)]
   assert len(snippets) == len(expected)
   for snippet, (output, tolerance, env) in zip(
       snippets, [e + (0.0, None)[len(e) - 1:] for e in expected]):

@@ -84,10 +84,11 @@ def test_each_experiment_declares_its_fields_once_in_a_light_module_that_mirrors
   assert set(rrnet.BASELINE_ARCHS) == set(BASELINES) and rrnet.AGGREGATIONS == REDUCTIONS
   assert rrnet.RRNET_ABLATIONS == tuple(ABLATIONS)
   from xmjax.models.drsl import SCORERS as DRSL_SCORERS
-  from xmjax.nn.relation import FUSIONS
+  from xmjax.nn.relation import FUSIONS, TILE_REDUCTIONS
   from xmjax.train import drsl_step
   from xmjax.train.experiments import drsl_retrieval_schema as drsl
   assert drsl.FUSIONS == FUSIONS and drsl.SELECTION == drsl_step.SELECTION
+  assert drsl.TILE_REDUCTIONS == TILE_REDUCTIONS
   assert drsl.SCORERS == DRSL_SCORERS
   from xmjax.models.sdml import INITS
   from xmjax.train import sdml_step

@@ -56,6 +56,9 @@ class DRSL(nn.Module):
   fusion: str = "concat"
   batch_norm: bool = False
   block_size: int = 128
+  # How the relation network reduces a tile (RelationNetwork.tile_reduction):
+  # "auto" is the unrolled "chunked" sum on CPU, the "dot" product elsewhere.
+  tile_reduction: str = "auto"
   scorer: str = "relation"
   dtype: Any = None
   # Split the relation network's rows (images) over this mesh axis
@@ -70,7 +73,8 @@ class DRSL(nn.Module):
     self.text_net = FNN(self.text_layers, self.batch_norm, self.dtype)
     if self.scorer == "relation":
       self.relation = RelationNetwork(self.relation_hidden, self.fusion, self.block_size,
-                                      self.dtype, row_axis=self.row_axis, mesh=self.mesh)
+                                      self.dtype, tile_reduction=self.tile_reduction,
+                                      row_axis=self.row_axis, mesh=self.mesh)
 
   def embed_images(self, images, train: bool = False):
     return self.image_net(images, train)

@@ -20,6 +20,7 @@ from xmjax import random_streams
 from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.drsl import DRSL
+from xmjax.nn.relation import COMPILER_OPTIONS
 from xmjax.train import parallel, provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.data.retrieval import RetrievalData
@@ -37,7 +38,8 @@ log = logging.getLogger("xmjax")
 STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
           provenance.Stage("drsl_cosine", exclude=("eval.", "train.ablation_cosine",
                                                    "model.scorer", "model.relation_hidden",
-                                                   "model.fusion", "model.block_size")))
+                                                   "model.fusion", "model.block_size",
+                                                   "model.tile_reduction")))
 
 
 def roles(config, data) -> tuple[str, str]:
@@ -126,7 +128,8 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
   validate = None
   if has_valid:   # the validation curves (logged), beside the selection inside the step
     device_valid = [jnp.asarray(a) for a in valid]
-    validate = lambda state: compiled(drsl_valid_metrics)(state.train, *device_valid)
+    validate = lambda state: compiled(drsl_valid_metrics, compiler_options=COMPILER_OPTIONS)(
+        state.train, *device_valid)
   return TrainingStage(
       name=name,
       init=lambda: SelectingState.create(
@@ -136,7 +139,7 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
       checkpoint_every=t.checkpoint_every,
       static={"reduction": t.loss_reduction, "validate_every": per_epoch,
               "select_on": t.select_on},
-      validate=validate, validate_every=per_epoch)
+      validate=validate, validate_every=per_epoch, compiler_options=COMPILER_OPTIONS)
 
 
 def train(run: Run, prepared: DrslData) -> dict[str, SelectingState]:
@@ -165,7 +168,7 @@ def results(run: Run, prepared: DrslData, states: dict[str, SelectingState]) -> 
       for split in ("test", "valid"):
         if all(len(data.labels(split, r)) for r in roles_):
           # Row-sharded when the model splits its rows over the mesh.
-          scores[split] = parallel.to_host(compiled(drsl_scores)(
+          scores[split] = parallel.to_host(compiled(drsl_scores, compiler_options=COMPILER_OPTIONS)(
               state.selected() if select else state.train,
               jnp.asarray(data.features(split, image_role)),
               jnp.asarray(data.features(split, text_role))))

@@ -15,6 +15,7 @@ from xmjax.configs.schemas import optimizer_config, retrieval_data_config, run_h
 
 # Mirrors of code registries (tests/test_structure.py keeps them equal).
 FUSIONS = ("concat", "add", "sub", "mul")               # xmjax.nn.relation.FUSIONS
+TILE_REDUCTIONS = ("auto", "dot", "fused", "chunked")   # xmjax.nn.relation.TILE_REDUCTIONS
 SELECTION = ("valid_map", "valid_loss", "last")         # xmjax.train.drsl_step.SELECTION
 SCORERS = ("relation", "cosine")                        # xmjax.models.drsl.SCORERS
 
@@ -26,6 +27,7 @@ def schema() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict(dict(
       image_layers=(1024, 300), text_layers=(1024, 300), relation_hidden=1024,
       fusion="concat", batch_norm=False, block_size=128,
+      tile_reduction="auto",   # auto | dot | fused | chunked: xmjax.nn.RelationNetwork
       scorer="relation")) # relation (the paper) | cosine (the encoders' cosine, no relation net)
   c.train = ml_collections.ConfigDict(dict(
       batch_size=100, num_epochs=50, checkpoint_every=500, loss_reduction="sum",
@@ -42,6 +44,7 @@ def rules() -> dict:
   return {
       **header_rules(), **retrieval_train_rules(),
       "model.fusion": one_of(*FUSIONS),
+      "model.tile_reduction": one_of(*TILE_REDUCTIONS),
       "model.scorer": one_of(*SCORERS),
       "train.select_on": one_of(*SELECTION),
       **optimizer_rules("train.optimizer"),
