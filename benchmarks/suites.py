@@ -31,25 +31,31 @@ def rrnet_suite(quick: bool) -> list[Record]:
   graph = G.classification_graph(features, rng.normal(size=(n2, 300)).astype(np.float32),
                                  rng.random((n1, n2)).astype(np.float32), labels,
                                  k1=k1, k2=k2, num_candidates=kk)
-  model = RRNet(latent=16, hidden=16, units="intra,inter,intra,inter,inter")
-  params = model.init(jax.random.key(0), graph)
   tx = optax.chain(optax.add_decayed_weights(5e-4), optax.sgd(0.01, momentum=0.9))
-  opt_state = tx.init(params)
-
-  def train_step(params, opt_state, graph):
-    loss, grads = jax.value_and_grad(
-        lambda p: bce_loss(model.apply(p, graph), graph.inter_targets, graph.inter_mask))(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
-
-  # No buffer donation here: the harness calls the step on the same arguments repeatedly.
-  step = jax.jit(train_step)
   edges = n1 * k1 + n2 * k2 + n1 * kk
-  return [time_jitted(step, (params, opt_state, graph), suite="rrnet",
-                      workload="train_step_full_graph",
-                      sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
-                      work_units=edges, unit="edges/s",
-                      repeats=3 if quick else (20 if on_accelerator() else 5))
+
+  def timed(model, impl):
+    params = model.init(jax.random.key(0), graph)
+    opt_state = tx.init(params)
+
+    def train_step(params, opt_state, graph):
+      loss, grads = jax.value_and_grad(
+          lambda p: bce_loss(model.apply(p, graph), graph.inter_targets, graph.inter_mask))(params)
+      updates, opt_state = tx.update(grads, opt_state, params)
+      return optax.apply_updates(params, updates), opt_state, loss
+
+    # No buffer donation here: the harness calls the step on the same arguments repeatedly.
+    return time_jitted(jax.jit(train_step), (params, opt_state, graph), suite="rrnet",
+                       workload="train_step_full_graph", impl=impl,
+                       sizes=dict(n1=n1, n2=n2, k1=k1, k2=k2, K=kk, d=16, units=5),
+                       work_units=edges, unit="edges/s",
+                       repeats=3 if quick else (20 if on_accelerator() else 5))
+
+  model = RRNet(latent=16, hidden=16, units="intra,inter,intra,inter,inter")
+  # The default gathers each edge's sender row; repeating it (the fixed
+  # layout) trades the gathers and their gradient scatters for broadcasts.
+  return [timed(model, "xmjax"),
+          timed(model.clone(repeat_sender_rows=True), "xmjax (sender rows repeated)"),
           ] + rrnet_reference(graph, n1, n2, k1, k2, kk, quick)
 
 
@@ -496,13 +502,18 @@ def resnet_suite(quick: bool) -> list[Record]:
                                  repeats=2 if quick else (20 if accel else 5)))
       if device is not None and (dtype == jnp.float32 or device == "cuda"):
         from benchmarks.reference import resnet as ref
-        records.append(time_callable(
-            ref.make_train_step(batch, width, device=device, bfloat16=dtype == jnp.bfloat16),
-            suite="resnet", workload=f"resnet18_train_step_{name}{suffix}", sizes=sizes,
-            work_units=batch, unit="images/s",
-            impl=torch_impl("channels-last" + (", bf16 autocast" if dtype == jnp.bfloat16 else ""))
-            if device == "cuda" else torch_impl(), sync=torch_sync(device),
-            repeats=2 if quick else (20 if device == "cuda" else 5)))
+        autocast = ", bf16 autocast" if dtype == jnp.bfloat16 else ""
+        for compile_ in (False, True):
+          impl = torch_impl("channels-last" + autocast, compiled=compile_) \
+              if device == "cuda" or compile_ else torch_impl()
+          # The compiled variant compiles in its warm-up call; a failure to
+          # compile must not lose the other rows.
+          records += _attempt(lambda: time_callable(
+              ref.make_train_step(batch, width, device=device, bfloat16=dtype == jnp.bfloat16,
+                                  compile=compile_),
+              suite="resnet", workload=f"resnet18_train_step_{name}{suffix}", sizes=sizes,
+              work_units=batch, unit="images/s", impl=impl, sync=torch_sync(device),
+              repeats=2 if quick else (20 if device == "cuda" else 5), compiles=compile_))
   return records
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from xmjax.graph.cross_modal import CrossModalGraph, EdgeSet
 from xmjax.models import RRNet
-from xmjax.nn import InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, aggregate_edges
+from xmjax.nn import (InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, aggregate_edges,
+                      gather_senders)
 
 
 def given_relations_graph():
@@ -130,6 +131,60 @@ def test_builder_graphs_keep_their_layout_under_jit():
   assert _scatter_adds(fast, params, graph) < _scatter_adds(general, params, graph)
   np.testing.assert_allclose(jax.jit(fast)(params, graph), general(params, graph), atol=1e-5)
   np.testing.assert_allclose(jax.jit(fast)(params, graph), fast(params, graph), atol=1e-5)
+
+
+def test_sender_rows_repeated_by_a_layout_are_the_gather_with_no_gather_or_scatter():
+  """gather_senders with a fixed out-degree layout (a zero-degree block
+  included): the gather's values exactly, its gradient within round-off,
+  and neither a gather nor a scatter in the program or its gradient. A
+  wrong layout: ValueError on concrete senders, NaN rows under jit."""
+  rng = np.random.default_rng(5)
+  layout = ((3, 2), (2, 0), (4, 3))
+  senders = jnp.asarray(np.concatenate([np.repeat(np.arange(3), 2),
+                                        np.repeat(np.arange(5, 9), 3)]), jnp.int32)
+  values = jnp.asarray(rng.normal(size=(9, 4)), jnp.float32)
+  weights = jnp.asarray(rng.normal(size=(18, 4)), jnp.float32)
+  np.testing.assert_array_equal(gather_senders(values, senders, layout), values[senders])
+  loss = lambda layout: lambda v, s: (gather_senders(v, s, layout) * weights).sum()
+  np.testing.assert_allclose(jax.grad(loss(layout))(values, senders),
+                             jax.grad(loss(None))(values, senders), rtol=1e-6, atol=1e-6)
+  program = str(jax.make_jaxpr(jax.grad(loss(layout)))(values, senders))
+  assert "gather" not in program and "scatter" not in program
+  assert "scatter-add" in str(jax.make_jaxpr(jax.grad(loss(None)))(values, senders))
+  shuffled = senders[::-1]
+  with pytest.raises(ValueError, match="edge 0 is sent by node 8"):
+    gather_senders(values, shuffled, layout)
+  assert np.isnan(np.asarray(jax.jit(lambda s: gather_senders(values, s, layout))(shuffled))).all()
+  with pytest.raises(ValueError, match="describes 9 nodes"):
+    gather_senders(values[:8], senders, layout)
+
+
+def test_rrnet_repeating_sender_rows_keeps_logits_and_gradients():
+  """RRNet(repeat_sender_rows=True) on a builder graph, under jit: the
+  default's logits exactly, its parameter gradients within round-off
+  (with and without the inter product term), and fewer gathers and
+  scatter-adds in the gradient's program."""
+  from xmjax.graph import classification_graph
+  from xmjax.models import bce_loss
+  rng = np.random.default_rng(2)
+  graph = classification_graph(rng.normal(size=(40, 6)).astype(np.float32),
+                               rng.normal(size=(5, 4)).astype(np.float32),
+                               rng.random((40, 5)).astype(np.float32), rng.integers(0, 5, 40),
+                               k1=4, k2=2, num_candidates=3)
+  for product in (False, True):
+    gathered = RRNet(inter_product=product)
+    repeated = gathered.clone(repeat_sender_rows=True)
+    params = gathered.init(jax.random.key(0), graph)
+    np.testing.assert_array_equal(jax.jit(repeated.apply)(params, graph),
+                                  jax.jit(gathered.apply)(params, graph))
+    grad = lambda model: jax.grad(lambda p, g: bce_loss(model.apply(p, g), g.inter_targets,
+                                                         g.inter_mask))
+    for a, b in zip(jax.tree.leaves(jax.jit(grad(repeated))(params, graph)),
+                    jax.tree.leaves(jax.jit(grad(gathered))(params, graph))):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    programs = [str(jax.make_jaxpr(grad(m))(params, graph)) for m in (repeated, gathered)]
+    for op in (" gather[", "scatter-add"):
+      assert programs[0].count(op) < programs[1].count(op), (product, op)
 
 
 def test_an_edge_sets_out_degree_is_checked_when_it_is_made():

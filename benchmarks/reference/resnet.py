@@ -42,26 +42,30 @@ class ResNet18(nn.Module):
 
 
 def make_train_step(batch: int, width: float = 1.0, seed: int = 0, device: str = "cpu",
-                    bfloat16: bool = False):
+                    bfloat16: bool = False, compile: bool = False):
   """step() -> loss. On a GPU it runs as a PyTorch user tunes it: channels-last
   memory format, cuDNN autotuning, fused SGD, and with `bfloat16` autocast
-  (float32 weights), the counterpart of xmjax's bfloat16 compute dtype."""
+  (float32 weights), the counterpart of xmjax's bfloat16 compute dtype.
+  `compile`: the model through torch.compile (inductor; the backward through
+  AOTAutograd, compiled on the first call), channels-last on any device."""
   torch.manual_seed(seed)
   cuda = str(device).startswith("cuda")
   if cuda:
     torch.backends.cudnn.benchmark = True
-  fmt = torch.channels_last if cuda else torch.contiguous_format
+  fmt = torch.channels_last if cuda or compile else torch.contiguous_format
   model = ResNet18(width=width).to(device, memory_format=fmt)
   opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4,
                         **({"fused": True} if cuda else {}))
   images = torch.randn(batch, 3, 32, 32).to(device, memory_format=fmt)
   labels = torch.randint(0, 10, (batch,)).to(device)
 
+  forward = torch.compile(model) if compile else model
+
   def step():
     opt.zero_grad(set_to_none=True)
     with torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16,
                         enabled=bfloat16):
-      loss = F.cross_entropy(model(images), labels)
+      loss = F.cross_entropy(forward(images), labels)
     loss.backward()
     opt.step()
     return loss

@@ -69,6 +69,16 @@ class RRNet(nn.Module):
       rematerialised `lax.scan` (`xmjax.nn.chunked`): the same parameters
       and numbers, with only each block's input and output edges kept
       whole. For inter graphs whose per-edge activations do not fit.
+    repeat_sender_rows: with the fixed layout, the edge layers repeat each
+      node's projected row for its sent edges instead of gathering it
+      (`xmjax.nn.gather_senders`): no gather forward and no scatter-add in
+      the gradient for the sender side. Same forward values; the gradient
+      sums in another order (equal within round-off). Off by default:
+      on 2 CPU cores it is neither faster nor slower (the CIFAR-100-scale
+      step, benchmarks/RESULTS.md 2026-12-07) and it would change CPU
+      results at round-off; compiled for TPU v5e it drops 8 of 20 gathers,
+      8 of 22 scatters and 4 of 9 sorts and the cost model's bytes by 16%,
+      which only a run on the device can confirm.
 
   Call: graph -> (E_inter,) float32 logits, one per inter edge.
   """
@@ -82,6 +92,7 @@ class RRNet(nn.Module):
   dtype: Any = None
   remat: bool = False
   edge_chunks: int = 0
+  repeat_sender_rows: bool = False
 
   @nn.compact
   def __call__(self, graph: CrossModalGraph) -> jax.Array:
@@ -93,12 +104,27 @@ class RRNet(nn.Module):
     intra_unit, inter_unit = block(IntraGCNUnit), block(InterGCNUnit)
 
     chunks = self.edge_chunks
+    intra_layout, inter_layout = fixed_layouts(graph)
+    fixed = self.fixed_degree
+    if fixed is None:  # use the fast path only where the graph is known to have it
+      shown, declared = shows_fixed_layout(graph), declares_fixed_layout(graph)
+      if declared and not shown and is_concrete(graph.inter.senders):
+        raise ValueError(
+            "graph: its edge sets declare out_degree (sorted by sender, fixed degree) but "
+            "their senders do not have that layout; jax.tree.map and _replace keep "
+            "out_degree, so after reordering edges rebuild them with EdgeSet(senders, "
+            "receivers) (out_degree=None)")
+      fixed = shown or declared
+    if not fixed:
+      intra_layout = inter_layout = None
 
     def encode_edges(name, src, dst, edge_set, chunked=False):
       # Edge init is [v_s || v_r] (paper III-B); its first dense layer is
       # computed from per-node projections (exact, see EdgeConcatDense).
-      h = edge_first(self.hidden, dtype=self.dtype, name=f"{name}_first")(
-          src, dst, edge_set.senders, edge_set.receivers)
+      layout = ((src.shape[0], edge_set.senders.shape[0] // max(src.shape[0], 1)),) \
+          if fixed and self.repeat_sender_rows else None
+      h = edge_first(self.hidden, dtype=self.dtype, sender_layout=layout,
+                     name=f"{name}_first")(src, dst, edge_set.senders, edge_set.receivers)
       if chunked:
         return chunked_mlp(h, (self.latent,), chunks, name=f"{name}_rest", activate_final=True,
                            dtype=self.dtype, activate_input=True)
@@ -118,25 +144,13 @@ class RRNet(nn.Module):
 
     intra = union_graphs_tuple(nodes, intra_edges, graph.intra1, graph.intra2, n1)
     inter = inter_graphs_tuple(nodes, inter_edges, graph.inter, n1)
-    intra_layout, inter_layout = fixed_layouts(graph)
-    fixed = self.fixed_degree
-    if fixed is None:  # use the fast path only where the graph is known to have it
-      shown, declared = shows_fixed_layout(graph), declares_fixed_layout(graph)
-      if declared and not shown and is_concrete(graph.inter.senders):
-        raise ValueError(
-            "graph: its edge sets declare out_degree (sorted by sender, fixed degree) but "
-            "their senders do not have that layout; jax.tree.map and _replace keep "
-            "out_degree, so after reordering edges rebuild them with EdgeSet(senders, "
-            "receivers) (out_degree=None)")
-      fixed = shown or declared
-    if not fixed:
-      intra_layout = inter_layout = None
 
     unit_features = (self.hidden, self.latent)
     for i, kind in enumerate(parse_units(self.units)):
       if kind == "intra":
         intra = intra_unit(unit_features, self.aggregation, intra_layout, self.layer_norm,
-                             self.dtype, name=f"unit{i}_intra")(intra._replace(nodes=nodes))
+                             self.dtype, repeat_sender_rows=self.repeat_sender_rows,
+                             name=f"unit{i}_intra")(intra._replace(nodes=nodes))
         nodes = intra.nodes
       elif chunks:
         inter = ChunkedInterGCNUnit(unit_features, chunks, self.aggregation, self.layer_norm,
@@ -146,6 +160,7 @@ class RRNet(nn.Module):
       else:
         inter = inter_unit(unit_features, self.aggregation, inter_layout, self.layer_norm,
                              self.dtype, product=self.inter_product,
+                             repeat_sender_rows=self.repeat_sender_rows,
                              name=f"unit{i}_inter")(inter._replace(nodes=nodes))
         nodes = inter.nodes
 

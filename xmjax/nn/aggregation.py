@@ -125,6 +125,35 @@ def _sent_count(senders, num_nodes, layout):
   return jnp.concatenate([jnp.full((count,), float(degree)) for count, degree in layout])
 
 
+def gather_senders(values: jax.Array, senders: jax.Array,
+                   sender_layout: SenderLayout | None = None) -> jax.Array:
+  """Each edge's sender row, `values[senders]`: (N, F) -> (E, F).
+
+  With a fixed out-degree layout the rows are repeated in place, with no
+  gather: a broadcast per node block, whose gradient is a reshape + sum
+  instead of a scatter-add (on TPU per-edge gathers and scatters, not
+  FLOPs, bound RR-Net's step by the compiler's cost model). Same values as
+  the gather; the gradient sums each node's edges in another order, so it
+  equals the scatter's within float round-off. The layout is checked
+  like `aggregate_edges`'s: at trace time against concrete `senders`
+  (ValueError), on device against traced ones (every row NaN if wrong).
+  """
+  if sender_layout is None:
+    return values[senders]
+  check_sender_layout(senders, values.shape[0], sender_layout)
+  parts, start = [], 0
+  for count, degree in sender_layout:
+    if count and degree:
+      block = values[start:start + count]
+      parts.append(jnp.broadcast_to(block[:, None], (count, degree, *values.shape[1:]))
+                   .reshape(count * degree, *values.shape[1:]))
+    start += count
+  out = jnp.concatenate(parts, axis=0) if parts else values[:0]
+  if not is_concrete(senders):
+    out = jnp.where(layout_matches_on_device(senders, sender_layout), out, jnp.nan)
+  return out
+
+
 def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
                     num_nodes: int, reduction: str = "mean",
                     sender_layout: SenderLayout | None = None,

@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import jraph
 
-from xmjax.nn.aggregation import SenderLayout, aggregate_edges
+from xmjax.nn.aggregation import SenderLayout, aggregate_edges, gather_senders
 from xmjax.nn.mlp import MLP
 from xmjax.nn.sparse import project
 
@@ -34,13 +34,16 @@ class EdgeConcatDense(nn.Module):
   Inputs: sender_nodes (N_s, F_s), receiver_nodes (N_r, F_r) (dense, or
   `xmjax.nn.SparseRows`), senders and receivers (E,), optional edges
   (E, F_e). Output (E, features), in `dtype` (None: the inputs' and
-  parameters' promoted dtype, as nn.Dense).
+  parameters' promoted dtype, as nn.Dense). `sender_layout`: the graph's
+  fixed out-degree layout over the sender nodes, if it has one: the sender
+  rows are then repeated rather than gathered (`gather_senders`).
   """
   features: int
   use_bias: bool = True
   dtype: Any = None
   kernel_init: Any = nn.initializers.he_normal()
   param_dtype: Any = jnp.float32
+  sender_layout: Optional[SenderLayout] = None
 
   @nn.compact
   def __call__(self, sender_nodes, receiver_nodes, senders, receivers, edges=None):
@@ -54,7 +57,7 @@ class EdgeConcatDense(nn.Module):
     kernel = kernel.astype(dtype)
     from_sender = project(sender_nodes, kernel[:f_s], dtype)
     from_receiver = project(receiver_nodes, kernel[f_s:f_s + f_r], dtype)
-    out = from_sender[senders] + from_receiver[receivers]
+    out = gather_senders(from_sender, senders, self.sender_layout) + from_receiver[receivers]
     if edges is not None:
       out = out + edges.astype(dtype) @ kernel[f_s + f_r:]
     if self.use_bias:
@@ -64,17 +67,19 @@ class EdgeConcatDense(nn.Module):
 
 
 class IntraEdgeLayer(nn.Module):
-  """e <- MLP([v_s || v_r || e]) (eq. 3-5). Output width `features[-1]`, activated."""
+  """e <- MLP([v_s || v_r || e]) (eq. 3-5). Output width `features[-1]`, activated.
+  `sender_layout` as in EdgeConcatDense."""
   features: tuple[int, ...] = (16, 16)
   layer_norm: bool = False
   dtype: Any = None
   param_dtype: Any = jnp.float32
+  sender_layout: Optional[SenderLayout] = None
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     v = graph.nodes
     h = EdgeConcatDense(self.features[0], dtype=self.dtype, param_dtype=self.param_dtype,
-                        name="first")(
+                        sender_layout=self.sender_layout, name="first")(
         v, v, graph.senders, graph.receivers, graph.edges)
     h = nn.relu(h)
     if self.layer_norm:
@@ -94,6 +99,7 @@ class InterEdgeLayer(nn.Module):
   learns a product of its halves only approximately, and rating prediction
   is one (matrix factorisation's p_u . q_i). It costs one (E, F) gather
   product per edge, where the concatenated term needs none.
+  `sender_layout` as in EdgeConcatDense.
   """
   features: tuple[int, ...] = (16, 16)
   kernel_features: Optional[int] = None
@@ -101,18 +107,20 @@ class InterEdgeLayer(nn.Module):
   dtype: Any = None
   product: bool = False
   param_dtype: Any = jnp.float32
+  sender_layout: Optional[SenderLayout] = None
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     v = graph.nodes
     width = self.kernel_features or v.shape[-1]
     fused = EdgeConcatDense(width, use_bias=False, dtype=self.dtype,
-                            param_dtype=self.param_dtype, name="W")(
+                            param_dtype=self.param_dtype, sender_layout=self.sender_layout,
+                            name="W")(
         v, v, graph.senders, graph.receivers)
     if self.product:
       fused = fused + nn.Dense(width, use_bias=False, dtype=self.dtype,
                                param_dtype=self.param_dtype, name="W_product")(
-          v[graph.senders] * v[graph.receivers])
+          gather_senders(v, graph.senders, self.sender_layout) * v[graph.receivers])
     inputs = fused if graph.edges is None else jnp.concatenate([fused, graph.edges], -1)
     edges = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
                 dtype=self.dtype, param_dtype=self.param_dtype, name="mlp")(inputs)
@@ -151,7 +159,9 @@ class NodeLayer(nn.Module):
 
 
 class _GCNUnit(nn.Module):
-  """An edge layer then a node layer; subclasses name the edge layer."""
+  """An edge layer then a node layer; subclasses name the edge layer.
+  `sender_layout` serves the node layer's reduction of sent edges, and the
+  edge layer's sender rows too when `repeat_sender_rows` (EdgeConcatDense)."""
   features: tuple[int, ...] = (16, 16)
   aggregation: str = "mean"
   sender_layout: Optional[SenderLayout] = None
@@ -159,6 +169,11 @@ class _GCNUnit(nn.Module):
   dtype: Any = None
   incident: str = "both"
   param_dtype: Any = jnp.float32
+  repeat_sender_rows: bool = False
+
+  @property
+  def edge_sender_layout(self) -> Optional[SenderLayout]:
+    return self.sender_layout if self.repeat_sender_rows else None
 
   @nn.nowrap   # a factory, not a layer: nn.tabulate must not record its result
   def edge_layer(self) -> nn.Module:
@@ -177,7 +192,8 @@ class IntraGCNUnit(_GCNUnit):
   @nn.nowrap
   def edge_layer(self):
     return IntraEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
-                          param_dtype=self.param_dtype, name="edge")
+                          param_dtype=self.param_dtype, sender_layout=self.edge_sender_layout,
+                          name="edge")
 
 
 class InterGCNUnit(_GCNUnit):
@@ -188,4 +204,5 @@ class InterGCNUnit(_GCNUnit):
   @nn.nowrap
   def edge_layer(self):
     return InterEdgeLayer(self.features, layer_norm=self.layer_norm, dtype=self.dtype,
-                          product=self.product, param_dtype=self.param_dtype, name="edge")
+                          product=self.product, param_dtype=self.param_dtype,
+                          sender_layout=self.edge_sender_layout, name="edge")
