@@ -54,8 +54,10 @@ def rrnet_suite(quick: bool) -> list[Record]:
   model = RRNet(latent=16, hidden=16, units="intra,inter,intra,inter,inter")
   # The default gathers each edge's sender row; repeating it (the fixed
   # layout) trades the gathers and their gradient scatters for broadcasts.
+  # bfloat16 (`config.dtype`): half the bytes of every per-edge activation.
   return [timed(model, "xmjax"),
           timed(model.clone(repeat_sender_rows=True), "xmjax (sender rows repeated)"),
+          timed(model.clone(dtype=jnp.bfloat16), "xmjax (bfloat16)"),
           ] + rrnet_reference(graph, n1, n2, k1, k2, kk, quick)
 
 
