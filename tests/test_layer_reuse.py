@@ -187,6 +187,34 @@ def test_rrnet_repeating_sender_rows_keeps_logits_and_gradients():
       assert programs[0].count(op) < programs[1].count(op), (product, op)
 
 
+def test_sorted_segment_sums_of_a_layout_equal_the_reshape():
+  """aggregate_edges(sorted_segments=True) against the reshape path, every
+  reduction, a zero-degree block included; under jit a wrong layout is NaN
+  either way; RRNet(sorted_segments=True) keeps the default's logits."""
+  rng = np.random.default_rng(6)
+  layout = ((4, 2), (2, 0), (3, 3))
+  senders = jnp.asarray(np.concatenate([np.repeat(np.arange(4), 2),
+                                        np.repeat(np.arange(6, 9), 3)]), jnp.int32)
+  receivers = jnp.asarray(rng.integers(0, 9, 17), jnp.int32)
+  edges = jnp.asarray(rng.normal(size=(17, 4)), jnp.float32)
+  for reduction in ("mean", "sum", "max"):
+    reshaped = aggregate_edges(edges, senders, receivers, 9, reduction, layout)
+    segments = aggregate_edges(edges, senders, receivers, 9, reduction, layout,
+                               sorted_segments=True)
+    np.testing.assert_allclose(segments, reshaped, rtol=1e-6, atol=1e-6)
+    wrong = jax.jit(lambda s: aggregate_edges(edges, s, receivers, 9, reduction, layout,
+                                              sorted_segments=True))(senders[::-1])
+    assert np.isnan(np.asarray(wrong)).all(), reduction
+  from xmjax.graph import classification_graph
+  graph = classification_graph(rng.normal(size=(30, 6)).astype(np.float32),
+                               rng.normal(size=(4, 3)).astype(np.float32),
+                               rng.random((30, 4)).astype(np.float32), rng.integers(0, 4, 30),
+                               k1=3, k2=1, num_candidates=2)
+  params = RRNet().init(jax.random.key(0), graph)
+  np.testing.assert_allclose(jax.jit(RRNet(sorted_segments=True).apply)(params, graph),
+                             jax.jit(RRNet().apply)(params, graph), rtol=1e-5, atol=1e-6)
+
+
 def test_an_edge_sets_out_degree_is_checked_when_it_is_made():
   EdgeSet(jnp.array([0, 0, 1, 1]), jnp.array([1, 2, 0, 2]), 2)
   with pytest.raises(ValueError, match="edge 1 is sent by node 1, not 0"):

@@ -99,7 +99,12 @@ def layout_matches_on_device(senders: jax.Array, layout: SenderLayout) -> jax.Ar
   return jnp.all(senders.astype(jnp.int32) == jnp.concatenate(parts))
 
 
-def _sent_reduce(edges, senders, num_nodes, layout, reduction):
+def _sent_reduce(edges, senders, num_nodes, layout, reduction, sorted_segments=False):
+  if layout is not None and sorted_segments:
+    # The layout's senders are sorted (checked): a segment reduction told so.
+    if reduction == "max":
+      return jax.ops.segment_max(edges, senders, num_nodes, indices_are_sorted=True)
+    return jax.ops.segment_sum(edges, senders, num_nodes, indices_are_sorted=True)
   if layout is None:
     if reduction == "max":
       return jax.ops.segment_max(edges, senders, num_nodes)
@@ -157,7 +162,7 @@ def gather_senders(values: jax.Array, senders: jax.Array,
 def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
                     num_nodes: int, reduction: str = "mean",
                     sender_layout: SenderLayout | None = None,
-                    incident: str = "both") -> jax.Array:
+                    incident: str = "both", sorted_segments: bool = False) -> jax.Array:
   """Reduces each node's incident edges to one vector.
 
   Args:
@@ -173,6 +178,12 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
       check is one compare over the edges).
     incident: "both" (RR-Net eq. 8: sent and received edges) or "received"
       (jraph's convention: messages flow sender -> receiver).
+    sorted_segments: with a `sender_layout`, reduce the sent edges by a
+      segment sum told that its indices are sorted instead of by reshape +
+      sum: the TPU compiler lays out the (nodes, degree, F) reshape of a
+      narrow F slowly (RR-Net's CIFAR-100-scale step compiled for v5e in
+      35-51 s this way against 129-158 s; benchmarks/RESULTS.md 2026-12-07).
+      Same values within round-off; the layout is checked either way.
 
   Returns:
     (N, F) float32.
@@ -193,7 +204,7 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
     return total / jnp.maximum(count, 1.0)[:, None]
   if sender_layout is not None:
     check_sender_layout(senders, num_nodes, sender_layout)
-  sent = _sent_reduce(edges, senders, num_nodes, sender_layout, reduction)
+  sent = _sent_reduce(edges, senders, num_nodes, sender_layout, reduction, sorted_segments)
   if reduction == "max":
     received = jax.ops.segment_max(edges, receivers, num_nodes)
     out = jnp.maximum(sent, received)

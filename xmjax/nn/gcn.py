@@ -137,6 +137,8 @@ class NodeLayer(nn.Module):
       checked against the graph whenever its arrays are concrete).
     incident: "both" (the paper: sent and received edges) or "received"
       (jraph's convention).
+    sorted_segments: see `xmjax.nn.aggregate_edges` (a TPU compile-time
+      choice for the sent edges of a fixed layout).
   """
   features: tuple[int, ...] = (16, 16)
   aggregation: str = "mean"
@@ -145,12 +147,14 @@ class NodeLayer(nn.Module):
   dtype: Any = None
   incident: str = "both"
   param_dtype: Any = jnp.float32
+  sorted_segments: bool = False
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     num_nodes = graph.nodes.shape[0]
     agg = aggregate_edges(graph.edges, graph.senders, graph.receivers, num_nodes,
-                          self.aggregation, self.sender_layout, self.incident)
+                          self.aggregation, self.sender_layout, self.incident,
+                          self.sorted_segments)
     agg = agg.astype(self.dtype or jnp.result_type(graph.nodes.dtype, self.param_dtype))
     nodes = MLP(self.features, activate_final=True, layer_norm=self.layer_norm,
                 dtype=self.dtype, param_dtype=self.param_dtype,
@@ -161,7 +165,8 @@ class NodeLayer(nn.Module):
 class _GCNUnit(nn.Module):
   """An edge layer then a node layer; subclasses name the edge layer.
   `sender_layout` serves the node layer's reduction of sent edges, and the
-  edge layer's sender rows too when `repeat_sender_rows` (EdgeConcatDense)."""
+  edge layer's sender rows too when `repeat_sender_rows` (EdgeConcatDense);
+  `sorted_segments` as in NodeLayer."""
   features: tuple[int, ...] = (16, 16)
   aggregation: str = "mean"
   sender_layout: Optional[SenderLayout] = None
@@ -170,6 +175,7 @@ class _GCNUnit(nn.Module):
   incident: str = "both"
   param_dtype: Any = jnp.float32
   repeat_sender_rows: bool = False
+  sorted_segments: bool = False
 
   @property
   def edge_sender_layout(self) -> Optional[SenderLayout]:
@@ -183,7 +189,8 @@ class _GCNUnit(nn.Module):
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
     graph = self.edge_layer()(graph)
     return NodeLayer(self.features, self.aggregation, self.sender_layout, self.layer_norm,
-                     self.dtype, self.incident, self.param_dtype, name="node")(graph)
+                     self.dtype, self.incident, self.param_dtype, self.sorted_segments,
+                     name="node")(graph)
 
 
 class IntraGCNUnit(_GCNUnit):
