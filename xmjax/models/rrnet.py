@@ -126,12 +126,12 @@ class RRNet(nn.Module):
     if not fixed:
       intra_layout = inter_layout = None
 
-    def encode_edges(name, src, dst, edge_set, chunked=False):
+    def encode_edges(name, src, dst, edge_set, layout, chunked=False):
       # Edge init is [v_s || v_r] (paper III-B); its first dense layer is
       # computed from per-node projections (exact, see EdgeConcatDense).
-      layout = ((src.shape[0], edge_set.senders.shape[0] // max(src.shape[0], 1)),) \
-          if fixed and self.repeat_sender_rows else None
-      h = edge_first(self.hidden, dtype=self.dtype, sender_layout=layout,
+      # `layout`: the edge set's own block of the fixed layouts.
+      h = edge_first(self.hidden, dtype=self.dtype,
+                     sender_layout=layout if self.repeat_sender_rows else None,
                      name=f"{name}_first")(src, dst, edge_set.senders, edge_set.receivers)
       if chunked:
         return chunked_mlp(h, (self.latent,), chunks, name=f"{name}_rest", activate_final=True,
@@ -145,9 +145,12 @@ class RRNet(nn.Module):
         MLP(enc, activate_final=True, dtype=self.dtype, name="encode_nodes2")(graph.nodes2),
     ], axis=0)
     intra_edges = jnp.concatenate([
-        encode_edges("encode_intra1", graph.nodes1, graph.nodes1, graph.intra1),
-        encode_edges("encode_intra2", graph.nodes2, graph.nodes2, graph.intra2)], axis=0)
+        encode_edges("encode_intra1", graph.nodes1, graph.nodes1, graph.intra1,
+                     intra_layout and intra_layout[:1]),
+        encode_edges("encode_intra2", graph.nodes2, graph.nodes2, graph.intra2,
+                     intra_layout and intra_layout[1:])], axis=0)
     inter_edges = encode_edges("encode_inter", graph.nodes1, graph.nodes2, graph.inter,
+                               inter_layout and inter_layout[:1],
                                chunked=chunks > 0)
 
     intra = union_graphs_tuple(nodes, intra_edges, graph.intra1, graph.intra2, n1)
