@@ -142,6 +142,34 @@ def test_chunked_relation_scores_and_their_gradient_compile_for_the_target(accel
     assert targets.compile_program(program).memory_analysis() is not None
 
 
+def test_rrnet_step_compiles_for_the_target_with_either_sent_edge_reduction(accelerator):
+  # The recorded runs trace RRNet's backend default on this CPU (reshape +
+  # sum); a TPU's default is the sorted segment sums: both forms compile.
+  import optax
+  from xmjax.graph import classification_graph
+  from xmjax.models import RRNet, bce_loss
+  rng = np.random.default_rng(0)
+  graph = classification_graph(rng.normal(size=(40, 6)).astype(np.float32),
+                               rng.normal(size=(5, 3)).astype(np.float32),
+                               rng.random((40, 5)).astype(np.float32), rng.integers(0, 5, 40),
+                               k1=3, k2=1, num_candidates=2)
+  for sorted_segments in (True, False):
+    model = RRNet(sorted_segments=sorted_segments)
+    params = model.init(jax.random.key(0), graph)
+    tx = optax.sgd(0.1)
+
+    def step(params, opt_state, graph, model=model):
+      grads = jax.grad(lambda p: bce_loss(model.apply(p, graph), graph.inter_targets,
+                                          graph.inter_mask))(params)
+      updates, opt_state = tx.update(grads, opt_state, params)
+      return optax.apply_updates(params, updates), opt_state
+
+    with programs.recording() as recorded:
+      programs.jit(step)(params, tx.init(params), graph)
+    (program,) = recorded
+    assert targets.compile_program(program).memory_analysis() is not None, sorted_segments
+
+
 def test_racg_training_still_needs_its_h100_compiler_option(tmp_path_factory):
   # xmjax.models.racg.TRAINING_COMPILER_OPTIONS works around the H100
   # compiler rejecting RACG's backward pass (jaxlib 0.10.2). If this stops

@@ -17,9 +17,12 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
   env.pop(FAULT_ENV, None)
   # Two subprocesses side by side: the runs are short and mostly compiling,
   # which is single-threaded, so both cores work.
-  # DRSL's batches are sharded by the same shard_rows as SDML's (and DRSL
-  # runs over two processes in the next test), so it is left out here.
-  groups = (["cifar_batchnorm", "ratings_edge_batches"], ["racg", "sdml", "vse"])
+  # DRSL's batches are split by the same runner placement as VSE's, and its
+  # data-parallel step is checked against one device in
+  # test_pair_blocks_split_their_rows_over_8_devices..., so it is left out here.
+  # SDML's per-modality batches are split by the same runner placement as
+  # VSE's rows (SDML's own sharded run is in multidevice_check.py, by name).
+  groups = (["cifar_batchnorm", "ratings_edge_batches"], ["racg", "vse"])
   procs = [subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
                              str(tmp_path / str(i)), *names], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
@@ -32,8 +35,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
     max_differences.update(report["max_difference"])
     devices.update(report["devices"])
     errors.update(report["errors"])
-  assert set(max_differences) == {"cifar_batchnorm", "racg", "sdml", "vse",
-                                  "ratings_edge_batches"}
+  assert set(max_differences) == {"cifar_batchnorm", "racg", "vse", "ratings_edge_batches"}
   for name, difference in max_differences.items():
     assert difference < 1e-3, (name, difference)   # float32 round-off through training
   # Every stage ran where it should: the minibatch stages over all 8 devices
@@ -41,7 +43,7 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
   # RR-Net's full-graph stage over 8 when edge-sharded.
   assert devices["vse_8"] == {"vse": 8}, devices
   assert devices["ratings_edge_batches_8"] == {"split0": 8}, devices
-  assert devices["sdml_8"] == {"sdml": 8} and set(devices["racg_8"].values()) == {8}, devices
+  assert set(devices["racg_8"].values()) == {8}, devices
   assert devices["cifar_batchnorm_8"] == {"baseline": 8, "rrnet": 8}, devices
   assert all(set(seen.values()) == {1} for name, seen in devices.items() if name.endswith("_1"))
   assert "stage vse" in errors["vse_batch_100"], errors
@@ -51,7 +53,9 @@ def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
 def test_two_process_run_on_localhost_equals_one_process(tmp_path):
   """jax.distributed over two CPU processes (one device each, gloo
   collectives): the same results as one process, one results file, one
-  checkpoint directory written through orbax from both processes."""
+  checkpoint directory written through orbax from both processes. VSE, the
+  plainest task: what is under test is the runner's multi-process path,
+  which every task shares (DRSL here took 44 s against 16)."""
   import socket
   with socket.socket() as s:
     s.bind(("localhost", 0))
@@ -61,7 +65,7 @@ def test_two_process_run_on_localhost_equals_one_process(tmp_path):
   env.pop("XLA_FLAGS", None)
   overrides = ["--config.train.num_epochs=1", "--config.train.batch_size=96"]
   procs = [subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, "launch", "train.py"), "--config=configs/drsl_mfeat.py",
+      [sys.executable, os.path.join(ROOT, "launch", "train.py"), "--config=configs/vse_mfeat.py",
        f"--workdir={tmp_path / 'two'}", *overrides, f"--coordinator_address=localhost:{port}",
        "--num_processes=2", f"--process_id={i}"],
       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -69,14 +73,14 @@ def test_two_process_run_on_localhost_equals_one_process(tmp_path):
   outputs = [p.communicate(timeout=600) for p in procs]
   for p, (_, err) in zip(procs, outputs):
     assert p.returncode == 0, err[-3000:]
-  single = train_and_evaluate(set_fields(load_config("drsl_mfeat"), **{
+  single = train_and_evaluate(set_fields(load_config("vse_mfeat"), **{
       "train.num_epochs": 1, "train.batch_size": 96}), str(tmp_path / "one"))
   with open(tmp_path / "two" / "results.json") as f:
     two = json.load(f)
   for key, value in single.items():
     if isinstance(value, float):
       assert abs(two[key] - value) < 1e-3, (key, two[key], value)
-  assert os.listdir(tmp_path / "two" / "drsl" / "checkpoints") == ["14"]
+  assert os.listdir(tmp_path / "two" / "vse" / "checkpoints") == ["14"]
 
 
 def test_pair_blocks_split_their_rows_over_8_devices_under_explicit_and_auto_axes():

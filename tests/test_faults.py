@@ -117,6 +117,7 @@ def test_eval_rewrites_results_and_plots_without_training(rrnet_reference, tmp_p
   os.remove(workdir / "results.json")
   shutil.rmtree(workdir / "plots")
   checkpoints = sorted(os.listdir(workdir / "rrnet" / "checkpoints"))
+  timing = (workdir / "timing.json").read_text()
   result = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "eval.py"),
                            f"--workdir={workdir}"], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
@@ -124,6 +125,7 @@ def test_eval_rewrites_results_and_plots_without_training(rrnet_reference, tmp_p
   assert read_results(workdir) == rrnet_reference[1]
   assert (workdir / "plots" / "training_curves.png").exists()
   assert sorted(os.listdir(workdir / "rrnet" / "checkpoints")) == checkpoints  # nothing trained
+  assert (workdir / "timing.json").read_text() == timing   # the training run's seconds stay
   bad = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "eval.py"),
                         f"--workdir={workdir}", "--step=7"], capture_output=True, text=True,
                        cwd=ROOT, timeout=600)

@@ -9,7 +9,7 @@ import pytest
 from xmjax.graph.cross_modal import CrossModalGraph, EdgeSet
 from xmjax.models import RRNet
 from xmjax.nn import (InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, aggregate_edges,
-                      gather_senders)
+                      default_sorted_segments, gather_senders)
 
 
 def given_relations_graph():
@@ -213,6 +213,12 @@ def test_sorted_segment_sums_of_a_layout_equal_the_reshape():
   params = RRNet().init(jax.random.key(0), graph)
   np.testing.assert_allclose(jax.jit(RRNet(sorted_segments=True).apply)(params, graph),
                              jax.jit(RRNet().apply)(params, graph), rtol=1e-5, atol=1e-6)
+  # The default follows the backend: sorted on TPUs only, so on this CPU it
+  # is the reshape, bit for bit.
+  assert [default_sorted_segments(p) for p in ("tpu", "gpu", "cpu")] == [True, False, False]
+  assert default_sorted_segments() is (jax.default_backend() == "tpu")
+  np.testing.assert_array_equal(jax.jit(RRNet().apply)(params, graph),
+                                jax.jit(RRNet(sorted_segments=False).apply)(params, graph))
 
 
 def test_an_edge_sets_out_degree_is_checked_when_it_is_made():

@@ -80,12 +80,13 @@ class RRNet(nn.Module):
       8 of 22 scatters and 4 of 9 sorts and the cost model's bytes by 16%,
       which only a run on the device can confirm.
     sorted_segments: with the fixed layout, the node layers reduce sent
-      edges by a segment sum told its indices are sorted, not by reshape +
-      sum (`xmjax.nn.aggregate_edges`). For TPUs: the CIFAR-100-scale step
-      compiles for v5e in 35-51 s instead of 129-158 s, at 8% more bytes by
-      the TPU cost model. Off by default (a GPU scatter-add with many
-      updates per index is slow with jax 0.10.2-0.11.0, and CPU results
-      would move at round-off).
+      edges by a segment sum told its indices are sorted (True), not by
+      reshape + sum (False) (`xmjax.nn.aggregate_edges`). None (the
+      default): on for TPUs only (`xmjax.nn.default_sorted_segments`): the
+      CIFAR-100-scale step compiles for v5e in 35-51 s instead of 129-158
+      s, at 8% more bytes by the TPU cost model; off on GPUs (a scatter-add
+      with many updates per index is slow with jax 0.10.2-0.11.0) and CPUs
+      (level, and results stay as they were).
 
   Call: graph -> (E_inter,) float32 logits, one per inter edge.
   """
@@ -100,7 +101,7 @@ class RRNet(nn.Module):
   remat: bool = False
   edge_chunks: int = 0
   repeat_sender_rows: bool = False
-  sorted_segments: bool = False
+  sorted_segments: Optional[bool] = None
 
   @nn.compact
   def __call__(self, graph: CrossModalGraph) -> jax.Array:

@@ -7,7 +7,7 @@
 """
 
 from xmjax.nn.aggregation import (INCIDENT, REDUCTIONS, aggregate_edges, check_sender_layout,
-                                  gather_senders)
+                                  default_sorted_segments, gather_senders)
 from xmjax.nn.chunked import ChunkedInterGCNUnit, chunk_edges, chunked_mlp, unchunk_edges
 from xmjax.nn.cross_graph import (HeadTail, graph_attention, l2_normalize, masked_softmax,
                                   multi_head_similarity)
@@ -21,7 +21,8 @@ __all__ = [
     "ChunkedInterGCNUnit", "EdgeConcatDense", "FUSIONS", "HeadTail", "INCIDENT", "InterEdgeLayer", "InterGCNUnit",
     "IntraEdgeLayer", "IntraGCNUnit", "MLP", "NodeLayer", "REDUCTIONS", "RelationNetwork",
     "SparseDense", "SparseRows",
-    "aggregate_edges", "check_sender_layout", "chunk_edges", "chunked_mlp", "gather_senders",
+    "aggregate_edges", "check_sender_layout", "chunk_edges", "chunked_mlp",
+    "default_sorted_segments", "gather_senders",
     "graph_attention", "l2_normalize",
     "masked_softmax", "multi_head_similarity", "project", "unchunk_edges",
 ]

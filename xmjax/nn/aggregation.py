@@ -99,7 +99,21 @@ def layout_matches_on_device(senders: jax.Array, layout: SenderLayout) -> jax.Ar
   return jnp.all(senders.astype(jnp.int32) == jnp.concatenate(parts))
 
 
-def _sent_reduce(edges, senders, num_nodes, layout, reduction, sorted_segments=False):
+def default_sorted_segments(platform: str | None = None) -> bool:
+  """What `sorted_segments=None` means for `platform` (default: the default
+  backend; a program compiled for another target names it): on for TPUs,
+  whose compiler lays out the (nodes, degree, F) reshape of a narrow F
+  slowly (RR-Net's CIFAR-100-scale step: 35-51 s to compile for v5e
+  against 129-158 s, and a lower summed cycle estimate, at 8% more bytes
+  by the cost model); off elsewhere: on a GPU the segment sum is a
+  float32 scatter-add with many updates per index, slow with jax
+  0.10.2-0.11.0, and on a CPU the two are level (benchmarks/RESULTS.md)."""
+  return (platform or jax.default_backend()) == "tpu"
+
+
+def _sent_reduce(edges, senders, num_nodes, layout, reduction, sorted_segments=None):
+  if sorted_segments is None:
+    sorted_segments = default_sorted_segments()
   if layout is not None and sorted_segments:
     # The layout's senders are sorted (checked): a segment reduction told so.
     if reduction == "max":
@@ -162,7 +176,7 @@ def gather_senders(values: jax.Array, senders: jax.Array,
 def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
                     num_nodes: int, reduction: str = "mean",
                     sender_layout: SenderLayout | None = None,
-                    incident: str = "both", sorted_segments: bool = False) -> jax.Array:
+                    incident: str = "both", sorted_segments: bool | None = None) -> jax.Array:
   """Reduces each node's incident edges to one vector.
 
   Args:
@@ -179,11 +193,10 @@ def aggregate_edges(edges: jax.Array, senders: jax.Array, receivers: jax.Array,
     incident: "both" (RR-Net eq. 8: sent and received edges) or "received"
       (jraph's convention: messages flow sender -> receiver).
     sorted_segments: with a `sender_layout`, reduce the sent edges by a
-      segment sum told that its indices are sorted instead of by reshape +
-      sum: the TPU compiler lays out the (nodes, degree, F) reshape of a
-      narrow F slowly (RR-Net's CIFAR-100-scale step compiled for v5e in
-      35-51 s this way against 129-158 s; benchmarks/RESULTS.md 2026-12-07).
-      Same values within round-off; the layout is checked either way.
+      segment sum told that its indices are sorted (True) or by reshape +
+      sum (False); None (the default) picks by backend,
+      `default_sorted_segments`: on for TPUs only. Same values within
+      round-off; the layout is checked either way.
 
   Returns:
     (N, F) float32.

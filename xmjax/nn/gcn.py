@@ -138,7 +138,7 @@ class NodeLayer(nn.Module):
     incident: "both" (the paper: sent and received edges) or "received"
       (jraph's convention).
     sorted_segments: see `xmjax.nn.aggregate_edges` (a TPU compile-time
-      choice for the sent edges of a fixed layout).
+      choice for the sent edges of a fixed layout; None: by backend).
   """
   features: tuple[int, ...] = (16, 16)
   aggregation: str = "mean"
@@ -147,7 +147,7 @@ class NodeLayer(nn.Module):
   dtype: Any = None
   incident: str = "both"
   param_dtype: Any = jnp.float32
-  sorted_segments: bool = False
+  sorted_segments: Optional[bool] = None
 
   @nn.compact
   def __call__(self, graph: jraph.GraphsTuple) -> jraph.GraphsTuple:
@@ -175,7 +175,7 @@ class _GCNUnit(nn.Module):
   incident: str = "both"
   param_dtype: Any = jnp.float32
   repeat_sender_rows: bool = False
-  sorted_segments: bool = False
+  sorted_segments: Optional[bool] = None
 
   @property
   def edge_sender_layout(self) -> Optional[SenderLayout]:

@@ -11,6 +11,7 @@ _EXPORTS = {
     "run_training": "xmjax.train.loop",
     "make_optimizer": "xmjax.train.optim",
     "make_schedule": "xmjax.train.optim",
+    "Evaluation": "xmjax.train.runner",
     "Run": "xmjax.train.runner",
     "Task": "xmjax.train.runner",
     "TrainingStage": "xmjax.train.runner",

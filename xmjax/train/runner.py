@@ -21,9 +21,9 @@ made it), saving config.json, the metric writer,
 timing.json, jitting the steps (donation, static arguments), checkpoints and
 resume, results.json, the training-curve plots, and re-evaluating a workdir
 without training (`evaluate_workdir`, `launch/eval.py`: every stage
-restored from its checkpoint, through the task's `restore` or the stages
-its `train` declares). Sweeps and seeds
-(`xmjax.train.sweep`) call `train_and_evaluate` once per point.
+restored from its checkpoint, through the task's `restore` or through an
+`Evaluation`, which reads back each stage the task's code declares).
+Sweeps and seeds (`xmjax.train.sweep`) call `train_and_evaluate` once per point.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ from xmjax.train.state import check_complete_fields, check_known_fields, save_co
 
 log = logging.getLogger("xmjax")
 
-__all__ = ["Run", "Task", "TrainingStage", "compiled", "ensemble_results", "evaluate_workdir", "get_task",
-           "place_stage", "train_and_evaluate"]
+__all__ = ["Evaluation", "Run", "Task", "TrainingStage", "compiled", "ensemble_results",
+           "evaluate_workdir", "get_task", "place_stage", "train_and_evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,12 +163,13 @@ class Task:
     (`launch/eval.py --ensemble_with`).
   headline: fnmatch patterns of the results.json keys a person looks at
     first (printed before the full table, e.g. "*/test_accuracy").
-  restore: optional (run, data) -> what `train` returns, read back from the
-    workdir for `evaluate_workdir` (SDML: the modalities its registry names,
-    added ones included). Without it an evaluation reads each stage `train`
-    declares back from its checkpoint (`Run.train` restores instead of
-    stepping, `Run.cached` only reads), so a task's `train` never asks
-    which of the two it is in.
+  restore: optional (evaluation, data) -> what `train` returns, read back
+    from the workdir for `evaluate_workdir` (SDML: the modalities its
+    registry names, added ones included). Without it an evaluation runs
+    `train` with an `Evaluation` in place of the `Run`: each stage it
+    declares is read back from its checkpoint, each cache only read, so
+    the stages are rebuilt from the same code that trained them and
+    nothing is stepped.
   """
   name: str
   prepare: Callable[[ml_collections.ConfigDict], Any]
@@ -196,29 +197,25 @@ def get_task(name: str) -> Task:
 
 
 class Run:
-  """What a task's `train` and `results` see of the run in progress.
-
-  In an evaluation (`evaluating`), `train` restores each stage's checkpoint
-  (`restore_step`, or the latest) instead of training it, and `cached`
-  only reads.
-  """
+  """What a task's `train` and `results` see of a training run: `train`
+  trains a stage on from its latest checkpoint, `cached` computes a stage
+  product once, `record` keeps arrays that describe the run, `timed`
+  fills timing.json. A re-evaluation hands the same task code an
+  `Evaluation` instead, so no task asks which of the two it is in."""
 
   def __init__(self, config, workdir: str, *, writer: MetricWriter | None = None,
-               hooks: Sequence[Hook] = (), evaluating: bool = False,
-               restore_step: int | None = None):
+               hooks: Sequence[Hook] = ()):
     self.config = config
     self.workdir = workdir
     self.writer = writer
     self.hooks = tuple(hooks)
-    self.evaluating = evaluating
-    self.restore_step = restore_step
     self.timing: dict[str, float] = {}
     # Timed blocks that did no work (every stage reused, every cache read)
     # keep the seconds an earlier run of this workdir spent on them.
     self._work = self._reuses = 0
     self._previous_timing = {}
     timing_path = self.path("timing.json")
-    if not evaluating and os.path.exists(timing_path):
+    if os.path.exists(timing_path):
       try:
         with open(timing_path) as f:
           self._previous_timing = json.load(f)
@@ -244,14 +241,9 @@ class Run:
       self.timing[key] = time.time() - start
 
   def train(self, stage: TrainingStage) -> Any:
-    """Trains `stage` from its latest checkpoint to its last step (or, in an
-    evaluation, restores it) and returns the state."""
-    checkpointer = Checkpointer(self.path(stage.checkpoint_dir or
-                                          os.path.join(stage.name, "checkpoints")))
-    if self.evaluating:   # only the state is restored: the training data stays on the host
-      init = stage.init if stage.placement == "as_given" else _placed_init(
-          stage, parallel.make_mesh(self.config))
-      return restore_for_eval(checkpointer, init(), self.restore_step, self.workdir)
+    """Trains `stage` from its latest checkpoint to its last step and
+    returns the state."""
+    checkpointer = _checkpointer(self, stage)
     init, batches, data = place_stage(self.config, stage)
     if (checkpointer.latest_step() or 0) < stage.num_steps:
       self._work += 1
@@ -270,10 +262,8 @@ class Run:
 
   def record(self, relative_path: str, **arrays: np.ndarray) -> None:
     """Keeps arrays that describe the training run (`.npz` in the workdir,
-    e.g. which rows were trained on); an evaluation leaves them as the
-    training run wrote them."""
-    if not self.evaluating:
-      save_npz_atomic(self.path(relative_path), **arrays)
+    e.g. which rows were trained on)."""
+    save_npz_atomic(self.path(relative_path), **arrays)
 
   def cached(self, relative_path: str, compute: Callable[[], Mapping[str, np.ndarray]]
              ) -> dict[str, np.ndarray]:
@@ -281,19 +271,53 @@ class Run:
     them there, else `compute()`'s, saved there first."""
     path = self.path(relative_path)
     if os.path.exists(path):
-      log.info("stage cache %s: reused", relative_path)
       self._reuses += 1
-      with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-    if self.evaluating:
-      raise InputError(f"{self.workdir}: the stage that writes {path} has not finished; "
-                       "nothing to evaluate yet")
+      return _read_cache(path)
     self._work += 1
     log.info("stage cache %s: computing", relative_path)
     arrays = dict(compute())
     os.makedirs(os.path.dirname(path), exist_ok=True)
     save_npz_atomic(path, **arrays)
     return arrays
+
+
+class Evaluation(Run):
+  """What the task code sees when `evaluate_workdir` re-evaluates a workdir:
+  `train(stage)` reads the stage's state back from its checkpoint (at
+  `restore_step`, or the latest) and steps nothing, `cached` only reads,
+  `record` leaves the training run's records as they are, and no
+  timing.json is written. Only the state is restored: a stage's training
+  data stays on the host."""
+
+  def __init__(self, config, workdir: str, restore_step: int | None = None):
+    super().__init__(config, workdir)
+    self.restore_step = restore_step
+
+  def train(self, stage: TrainingStage) -> Any:
+    init = stage.init if stage.placement == "as_given" else _placed_init(
+        stage, parallel.make_mesh(self.config))
+    return restore_for_eval(_checkpointer(self, stage), init(), self.restore_step, self.workdir)
+
+  def record(self, relative_path: str, **arrays: np.ndarray) -> None:
+    pass
+
+  def cached(self, relative_path: str, compute: Callable[[], Mapping[str, np.ndarray]]
+             ) -> dict[str, np.ndarray]:
+    path = self.path(relative_path)
+    if not os.path.exists(path):
+      raise InputError(f"{self.workdir}: the stage that writes {path} has not finished; "
+                       "nothing to evaluate yet")
+    return _read_cache(path)
+
+
+def _checkpointer(run: Run, stage: TrainingStage) -> Checkpointer:
+  return Checkpointer(run.path(stage.checkpoint_dir or os.path.join(stage.name, "checkpoints")))
+
+
+def _read_cache(path: str) -> dict[str, np.ndarray]:
+  log.info("stage cache %s: reused", path)
+  with np.load(path, allow_pickle=False) as f:
+    return {k: f[k] for k in f.files}
 
 
 def _prepare(task: Task, config) -> tuple[Any, float]:
@@ -311,7 +335,7 @@ def _finish(task: Task, run: Run, data, trained) -> dict[str, Any]:
   results = {"config": run.config.name, "seed": run.config.seed,
              **task.results(run, data, trained)}
   write_json_atomic(run.path("results.json"), results)
-  if not run.evaluating:
+  if not isinstance(run, Evaluation):   # an evaluation's seconds are not the run's
     write_json_atomic(run.path("timing.json"), run.timing)
   writer = MetricWriter(run.workdir, suffix=".results")   # test metrics to TensorBoard too
   writer.write_results(0, results)
@@ -348,7 +372,7 @@ def evaluate_workdir(config: ml_collections.ConfigDict, workdir: str,
   latest, or those at `step`); rewrites results.json and the plots."""
   task = get_task(config.experiment)
   data, _ = _prepare(task, config)
-  run = Run(config, workdir, evaluating=True, restore_step=step)
+  run = Evaluation(config, workdir, restore_step=step)
   return _finish(task, run, data, (task.restore or task.train)(run, data))
 
 

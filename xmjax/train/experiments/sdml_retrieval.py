@@ -29,7 +29,7 @@ from xmjax.train import provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.loop import write_json_atomic
-from xmjax.train.runner import Run, Task, TrainingStage, compiled
+from xmjax.train.runner import Evaluation, Run, Task, TrainingStage, compiled
 from xmjax.train.sdml_step import (encode, init_joint_state, learning_rates, make_networks,
                                    restore_joint, schedules, sdml_train_step,
                                    selected_params)
@@ -165,7 +165,7 @@ def stages(config) -> tuple[provenance.Stage, ...]:
   return (BASE_STAGE,)
 
 
-def restore(run: Run, data: RetrievalData) -> Trained:
+def restore(run: Evaluation, data: RetrievalData) -> Trained:
   """Every modality the workdir's registry names (base and added), read
   back from its checkpoint (the base at `run.restore_step` or the latest)."""
   config = run.config
