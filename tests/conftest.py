@@ -51,6 +51,21 @@ def short_digits_config(**overrides):
   return set_fields(config, **overrides)
 
 
+def random_classification_graph(seed, instances, feature_dim, classes, class_dim, *, k1, k2,
+                                candidates, labeled=True):
+  """A small RR-Net graph over random features, class embeddings and scores
+  (draws in a fixed order, so a seed gives the same graph in every test)."""
+  import numpy as np
+  from xmjax.graph import classification_graph
+  rng = np.random.default_rng(seed)
+  features = rng.normal(size=(instances, feature_dim)).astype(np.float32)
+  class_embeddings = rng.normal(size=(classes, class_dim)).astype(np.float32)
+  scores = rng.random((instances, classes)).astype(np.float32)
+  labels = rng.integers(0, classes, instances) if labeled else None
+  return classification_graph(features, class_embeddings, scores, labels, k1=k1, k2=k2,
+                              num_candidates=candidates)
+
+
 def set_fields(config, **fields):
   """Sets dotted fields, e.g. set_fields(config, **{"rrnet.k1": 5})."""
   for key, value in fields.items():

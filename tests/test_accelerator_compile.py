@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from benchmarks import targets
-from conftest import load_config, set_fields
+from conftest import load_config, random_classification_graph, set_fields
 from xmjax import programs
 from xmjax.train import train_and_evaluate
 
@@ -146,13 +146,8 @@ def test_rrnet_step_compiles_for_the_target_with_either_sent_edge_reduction(acce
   # The recorded runs trace RRNet's backend default on this CPU (reshape +
   # sum); a TPU's default is the sorted segment sums: both forms compile.
   import optax
-  from xmjax.graph import classification_graph
   from xmjax.models import RRNet, bce_loss
-  rng = np.random.default_rng(0)
-  graph = classification_graph(rng.normal(size=(40, 6)).astype(np.float32),
-                               rng.normal(size=(5, 3)).astype(np.float32),
-                               rng.random((40, 5)).astype(np.float32), rng.integers(0, 5, 40),
-                               k1=3, k2=1, num_candidates=2)
+  graph = random_classification_graph(0, 40, 6, 5, 3, k1=3, k2=1, candidates=2)
   for sorted_segments in (True, False):
     model = RRNet(sorted_segments=sorted_segments)
     params = model.init(jax.random.key(0), graph)

@@ -6,6 +6,7 @@ import jraph
 import numpy as np
 import pytest
 
+from conftest import random_classification_graph
 from xmjax.graph.cross_modal import CrossModalGraph, EdgeSet
 from xmjax.models import RRNet
 from xmjax.nn import (InterGCNUnit, IntraGCNUnit, NodeLayer, RelationNetwork, aggregate_edges,
@@ -36,12 +37,7 @@ def test_rrnet_default_on_a_graph_without_fixed_degree_is_the_general_path():
 
 
 def test_rrnet_default_uses_the_fast_path_only_where_it_is_exact():
-  from xmjax.graph import classification_graph
-  rng = np.random.default_rng(1)
-  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
-                               rng.normal(size=(4, 3)).astype(np.float32),
-                               rng.random((20, 4)).astype(np.float32), rng.integers(0, 4, 20),
-                               k1=3, k2=1, num_candidates=2)
+  graph = random_classification_graph(1, 20, 5, 4, 3, k1=3, k2=1, candidates=2)
   params = RRNet().init(jax.random.key(0), graph)
   fast = RRNet(fixed_degree=True).apply(params, graph)
   np.testing.assert_allclose(RRNet().apply(params, graph), fast, rtol=0, atol=0)
@@ -117,12 +113,7 @@ def _scatter_adds(fn, *args) -> int:
 def test_builder_graphs_keep_their_layout_under_jit():
   """The builders' out_degree metadata is static: under jit (traced senders)
   RRNet still takes the scatter-free path for sent edges, exactly."""
-  from xmjax.graph import classification_graph
-  rng = np.random.default_rng(1)
-  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
-                               rng.normal(size=(4, 3)).astype(np.float32),
-                               rng.random((20, 4)).astype(np.float32), rng.integers(0, 4, 20),
-                               k1=3, k2=1, num_candidates=2)
+  graph = random_classification_graph(1, 20, 5, 4, 3, k1=3, k2=1, candidates=2)
   assert (graph.intra1.out_degree, graph.intra2.out_degree, graph.inter.out_degree) == (3, 1, 2)
   traced = jax.jit(lambda g: g)(graph)
   assert traced.inter.out_degree == 2
@@ -164,13 +155,8 @@ def test_rrnet_repeating_sender_rows_keeps_logits_and_gradients():
   default's logits exactly, its parameter gradients within round-off
   (with and without the inter product term), and fewer gathers and
   scatter-adds in the gradient's program."""
-  from xmjax.graph import classification_graph
   from xmjax.models import bce_loss
-  rng = np.random.default_rng(2)
-  graph = classification_graph(rng.normal(size=(40, 6)).astype(np.float32),
-                               rng.normal(size=(5, 4)).astype(np.float32),
-                               rng.random((40, 5)).astype(np.float32), rng.integers(0, 5, 40),
-                               k1=4, k2=2, num_candidates=3)
+  graph = random_classification_graph(2, 40, 6, 5, 4, k1=4, k2=2, candidates=3)
   for product in (False, True):
     gathered = RRNet(inter_product=product)
     repeated = gathered.clone(repeat_sender_rows=True)
@@ -205,11 +191,7 @@ def test_sorted_segment_sums_of_a_layout_equal_the_reshape():
     wrong = jax.jit(lambda s: aggregate_edges(edges, s, receivers, 9, reduction, layout,
                                               sorted_segments=True))(senders[::-1])
     assert np.isnan(np.asarray(wrong)).all(), reduction
-  from xmjax.graph import classification_graph
-  graph = classification_graph(rng.normal(size=(30, 6)).astype(np.float32),
-                               rng.normal(size=(4, 3)).astype(np.float32),
-                               rng.random((30, 4)).astype(np.float32), rng.integers(0, 4, 30),
-                               k1=3, k2=1, num_candidates=2)
+  graph = random_classification_graph(6, 30, 6, 4, 3, k1=3, k2=1, candidates=2)
   params = RRNet().init(jax.random.key(0), graph)
   np.testing.assert_allclose(jax.jit(RRNet(sorted_segments=True).apply)(params, graph),
                              jax.jit(RRNet().apply)(params, graph), rtol=1e-5, atol=1e-6)
@@ -309,7 +291,6 @@ def test_eager_calls_of_the_models_compile_once_per_shape():
 def test_small_reuse_errors_name_what_is_wrong():
   import warnings
   import flax.linen as flax_nn
-  from xmjax.graph import classification_graph
   from xmjax.models import from_config
   from xmjax.models.sdml import DSAE, sdml_loss
   from xmjax.nn import multi_head_similarity
@@ -329,11 +310,7 @@ def test_small_reuse_errors_name_what_is_wrong():
   with pytest.raises(ValueError, match="'latnet' is not one of its fields; did you mean 'latent'"):
     from_config(RRNet, {"latnet": 32, "num_steps": 10})
   assert from_config(RRNet, {"latent": 32, "num_steps": 10}).latent == 32   # other settings skipped
-  rng = np.random.default_rng(1)
-  graph = classification_graph(rng.normal(size=(20, 5)).astype(np.float32),
-                               rng.normal(size=(4, 3)).astype(np.float32),
-                               rng.random((20, 4)).astype(np.float32), None,
-                               k1=3, k2=1, num_candidates=2)
+  graph = random_classification_graph(1, 20, 5, 4, 3, k1=3, k2=1, candidates=2, labeled=False)
   with warnings.catch_warnings():
     warnings.simplefilter("error")
     assert "unit0_intra" in flax_nn.tabulate(RRNet(), jax.random.key(0))(graph)
