@@ -11,8 +11,8 @@ the 360 test images. The test graph is built from test images only. Then,
 on the same graphs, its ablations (`rrnet.ablations`, each under its own
 prefix): inter units only, no instance graph, no label graph, and a
 graph-free MLP re-ranker of the same size (about 160 CPU-seconds in all, 2
-minutes 40 on 2 CPU cores shared with another job; baseline 0.967, RR-Net
-0.972). Five seeds of all six and what they say: docs/rrnet.md, "What RR-Net's
+minutes 40 on 2 CPU cores shared with another job, 95 s on 2 idle ones;
+baseline 0.967, RR-Net 0.967). Five seeds of all six and what they say: docs/rrnet.md, "What RR-Net's
 relations add".
 """
 

@@ -168,8 +168,11 @@ def knn_graph(features, k: int, *, metric: str = "cosine", row_block: int | None
     metric: "cosine" (on L2-normalised rows), "euclidean" or "dot".
     row_block, col_block, group: block sizes of the blockwise search and
       its two-level merge (`blockwise_topk`); they bound memory and set the
-      speed, not the result. None: the backend's (`resolve_blocks`), the
-      column blocks evened out over N.
+      speed. The merge is exact on the computed scores, but the block shape
+      sets the matmul's float32 rounding, so two neighbours whose scores
+      are within a rounding step of each other may swap places (or, at the
+      k-th place, swap in and out) under other blocks. None: the backend's
+      (`resolve_blocks`), the column blocks evened out over N.
     name: what to call `features` in error messages.
     row_axis, mesh: split the query rows over a mesh axis, each device
       searching its rows against all points (`xmjax.nn.sharding`); None:
