@@ -213,14 +213,18 @@ class Run:
     # Timed blocks that did no work (every stage reused, every cache read)
     # keep the seconds an earlier run of this workdir spent on them.
     self._work = self._reuses = 0
-    self._previous_timing = {}
+    self._previous_timing = self._read_previous_timing()
+
+  def _read_previous_timing(self) -> dict:
+    """An earlier run's timing.json ({} if none or unreadable)."""
     timing_path = self.path("timing.json")
-    if os.path.exists(timing_path):
-      try:
-        with open(timing_path) as f:
-          self._previous_timing = json.load(f)
-      except (OSError, ValueError):
-        self._previous_timing = {}
+    if not os.path.exists(timing_path):
+      return {}
+    try:
+      with open(timing_path) as f:
+        return json.load(f)
+    except (OSError, ValueError):
+      return {}
 
   def path(self, *parts: str) -> str:
     return os.path.join(self.workdir, *parts)
@@ -297,6 +301,9 @@ class Evaluation(Run):
     init = stage.init if stage.placement == "as_given" else _placed_init(
         stage, parallel.make_mesh(self.config))
     return restore_for_eval(_checkpointer(self, stage), init(), self.restore_step, self.workdir)
+
+  def _read_previous_timing(self) -> dict:
+    return {}   # an evaluation times nothing and writes no timing.json
 
   def record(self, relative_path: str, **arrays: np.ndarray) -> None:
     pass
