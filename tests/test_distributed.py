@@ -7,14 +7,12 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, load_config, set_fields
+from conftest import ROOT, load_config, set_fields, subprocess_env
 from xmjax.train import train_and_evaluate
-from xmjax.train.loop import FAULT_ENV
 
 
 def test_data_parallel_runs_on_8_devices_equal_single_device(tmp_path):
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-  env.pop(FAULT_ENV, None)
+  env = subprocess_env(host_devices=8)
   # Two subprocesses side by side: the runs are short and mostly compiling,
   # which is single-threaded, so both cores work.
   # DRSL's batches are split by the same runner placement as VSE's, and its
@@ -60,9 +58,7 @@ def test_two_process_run_on_localhost_equals_one_process(tmp_path):
   with socket.socket() as s:
     s.bind(("localhost", 0))
     port = s.getsockname()[1]
-  env = dict(os.environ)
-  env.pop(FAULT_ENV, None)
-  env.pop("XLA_FLAGS", None)
+  env = subprocess_env()
   overrides = ["--config.train.num_epochs=1", "--config.train.batch_size=96"]
   procs = [subprocess.Popen(
       [sys.executable, os.path.join(ROOT, "launch", "train.py"), "--config=configs/vse_mfeat.py",
@@ -90,8 +86,7 @@ def test_pair_blocks_split_their_rows_over_8_devices_under_explicit_and_auto_axe
   the single-device numbers, and each device's compiled loops cover 1/8 of
   the tiles. The DRSL data-parallel step likewise."""
   import math
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-  env.pop(FAULT_ENV, None)
+  env = subprocess_env(host_devices=8)
   proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "sharding_check.py")],
                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, load_config, short_digits_config
+from conftest import ROOT, load_config, short_digits_config, subprocess_env
 from xmjax.train import train_and_evaluate
 from xmjax.train.loop import FAULT_ENV
 
@@ -30,8 +30,7 @@ def drsl_config():
 
 
 def train_cli(args, workdir, fault=None):
-  env = dict(os.environ)
-  env.pop(FAULT_ENV, None)
+  env = subprocess_env()
   if fault:
     env[FAULT_ENV] = fault
   return subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), *args,

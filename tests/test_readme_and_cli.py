@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT, run_python
+from conftest import ROOT, run_python, subprocess_env
 
 
 def readme():
@@ -48,7 +48,7 @@ def test_readme_python_snippets_run_as_written():
   page says they print."""
   with open(os.path.join(ROOT, "docs", "reuse.md")) as f:
     snippets = re.findall(r"```python\n(.*?)```", f.read(), re.S)
-  four_devices = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  four_devices = subprocess_env(host_devices=4)
   expected = [("(100, 16) (500, 16)",), ("loss 0.24, accuracy 0.59", 0.01),
               ("(3, 16) True",), ("(256, 100) P('data', None)", 0.0, four_devices),
               ("chunked (1000, 800) True",), ("bfloat16 float32",)]

@@ -243,9 +243,11 @@ def test_selection_keeps_the_network_of_the_best_validation_criterion(select_on)
   assert int(final.best_step["a"]) == 4 * (1 + int(np.argmin(at_epoch_ends)))
 
 
-def test_drsl_needs_exactly_two_modalities(tmp_path):
-  config = set_fields(load_config("drsl_mfeat"), **{"data.modalities": "pix,fou,kar"})
-  with pytest.raises(InputError, match=r"config\.data\.modalities: DRSL relates exactly two"):
+@pytest.mark.parametrize("name", ["drsl_mfeat", "vse_mfeat"])
+def test_pair_models_need_exactly_two_modalities(tmp_path, name):
+  config = set_fields(load_config(name), **{"data.modalities": "pix,fou,kar"})
+  with pytest.raises(InputError, match=rf"config\.data\.modalities: {config.experiment} relates "
+                     r"exactly 2 modalities, got \['pix', 'fou', 'kar'\]"):
     train_and_evaluate(config, str(tmp_path / "run"))
   assert not (tmp_path / "run").exists()
 

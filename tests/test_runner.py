@@ -13,7 +13,7 @@ from conftest import set_fields
 from xmjax.configs import schemas
 from xmjax.errors import InputError
 from xmjax.train import provenance, runner
-from xmjax.train.batching import epoch_batch_rows
+from xmjax.train.batching import EpochBatches, epoch_batch_rows
 
 
 class Crash(Exception):
@@ -154,6 +154,12 @@ def test_epoch_batches_are_seeded_permutations_and_a_function_of_the_step():
   assert not np.array_equal(epoch_batch_rows((0, 1), rows, 5, 4), epoch0[0])  # epoch 1 reshuffles
   assert not np.array_equal(epoch_batch_rows((0, 2), rows, 5, 0), epoch0[0])  # another stream
   np.testing.assert_array_equal(epoch_batch_rows((0, 1), 23, 5, 1) + 10, epoch0[1])
+  # A stage's schedule: its length, and each step's batch as TrainingStage.batches gives it.
+  schedule = EpochBatches((0, 1), rows, batch_size=5, num_epochs=3)
+  assert schedule.num_steps == 12 and EpochBatches((0, 1), 23, 5, 3).num_steps == 12
+  for step in (0, 3, 4, 11):
+    (batch,) = schedule(step)
+    np.testing.assert_array_equal(batch, epoch_batch_rows((0, 1), rows, 5, step))
 
 
 def test_seeds_give_mean_std_and_paired_comparisons(toy, tmp_path):

@@ -1,5 +1,5 @@
 """The small helpers every task shares: dotted config fields, comma lists,
-and keeping the best variables inside a jitted step."""
+keeping the best variables inside a jitted step, a fresh train state."""
 
 import jax
 import jax.numpy as jnp
@@ -77,3 +77,23 @@ def test_figures_group_curves_by_stage_and_results_by_headline(tmp_path):
   assert plot_training_curves(str(tmp_path)).endswith("training_curves.png")
   assert plot_results(str(tmp_path), results, ("*/test_rmse",)).endswith("results.png")
   assert plot_results(str(tmp_path), results, ("*/nothing",)) is None
+
+
+def test_a_fresh_train_state_carries_batchnorm_statistics_only_when_the_model_has_them():
+  import flax.linen as nn
+  import optax
+  from xmjax.train.state import BatchStatsTrainState, init_train_state
+
+  class Normalised(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      return nn.BatchNorm(use_running_average=False)(nn.Dense(3)(x))
+
+  x, tx = jnp.ones((2, 4)), optax.sgd(0.1)
+  state = init_train_state(Normalised(), tx, jax.random.key(0), x)
+  assert isinstance(state, BatchStatsTrainState) and state.step.dtype == jnp.int32
+  assert set(state.batch_stats["BatchNorm_0"]) == {"mean", "var"}
+  plain = init_train_state(nn.Dense(3), tx, jax.random.key(0), x)
+  assert not isinstance(plain, BatchStatsTrainState) and set(plain.params) == {"kernel", "bias"}
+  np.testing.assert_array_equal(plain.params["kernel"],
+                                nn.Dense(3).init(jax.random.key(0), x)["params"]["kernel"])

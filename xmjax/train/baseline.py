@@ -17,9 +17,9 @@ from xmjax import random_streams
 from xmjax.data.augment import augment
 from xmjax.models import make_baseline
 from xmjax.train import optim
-from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
+from xmjax.train.batching import EpochBatches
 from xmjax.train.runner import Run, TrainingStage, compiled
-from xmjax.train.state import BatchStatsTrainState, TrainState, compute_dtype, create_train_state
+from xmjax.train.state import BatchStatsTrainState, TrainState, compute_dtype, init_train_state
 
 __all__ = ["BaselineOutputs", "baseline_predict", "baseline_stage", "baseline_train_step",
            "normalize_pixels", "train_baseline"]
@@ -95,23 +95,19 @@ def baseline_stage(config, images: np.ndarray, labels: np.ndarray, pixel_stats,
   step's rows)."""
   b = config.baseline
   model = make_baseline(b.arch, num_classes, compute_dtype(config.dtype), b.width)
-  n = len(labels)
-  num_steps = b.num_epochs * steps_per_epoch(n, b.batch_size)
+  batches = EpochBatches((config.seed, random_streams.BASELINE_BATCHES), len(labels),
+                         b.batch_size, b.num_epochs)
 
   def init():
-    variables = model.init(random_streams.key(config.seed, random_streams.BASELINE_INIT),
-                           jnp.asarray(images[:1], jnp.float32))
-    tx = optim.make_optimizer(b.optimizer, num_steps)
-    return create_train_state(model.apply, variables["params"], tx,
-                              batch_stats=variables.get("batch_stats"))
+    return init_train_state(model, optim.make_optimizer(b.optimizer, batches.num_steps),
+                            random_streams.key(config.seed, random_streams.BASELINE_INIT),
+                            jnp.asarray(images[:1], jnp.float32))
 
   augment_key = random_streams.key(config.seed, random_streams.AUGMENT)
   return TrainingStage(
       name="baseline", init=init, step=baseline_train_step,
-      data=(images, labels, augment_key, pixel_stats),
-      batches=lambda step: (epoch_batch_rows((config.seed, random_streams.BASELINE_BATCHES), n,
-                                             b.batch_size, step),),
-      num_steps=num_steps, checkpoint_every=b.checkpoint_every,
+      data=(images, labels, augment_key, pixel_stats), batches=batches,
+      num_steps=batches.num_steps, checkpoint_every=b.checkpoint_every,
       static={"crop_padding": b.crop_padding, "flip": b.flip})
 
 

@@ -4,11 +4,12 @@ uninterrupted one would."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
 
-__all__ = ["epoch_batch_rows", "steps_per_epoch"]
+__all__ = ["EpochBatches", "epoch_batch_rows", "steps_per_epoch"]
 
 
 def steps_per_epoch(num_rows: int, batch_size: int) -> int:
@@ -30,3 +31,24 @@ def epoch_batch_rows(stream: Sequence[int], rows: int | np.ndarray, batch_size: 
   epoch, offset = divmod(step, steps_per_epoch(n, batch_size))
   order = np.random.default_rng([*stream, epoch]).permutation(rows)
   return order[offset * batch_size:(offset + 1) * batch_size]
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochBatches:
+  """A minibatch stage's schedule: `num_epochs` seeded passes over `rows`
+  in full batches of `batch_size` (see `epoch_batch_rows`). Called with a
+  step, it gives that step's batch, `(row indices,)`, as
+  `runner.TrainingStage.batches` takes it; `num_steps` is the stage's length.
+  """
+  stream: Sequence[int]
+  rows: int | np.ndarray
+  batch_size: int
+  num_epochs: int
+
+  @property
+  def num_steps(self) -> int:
+    n = int(self.rows) if np.ndim(self.rows) == 0 else len(self.rows)
+    return self.num_epochs * steps_per_epoch(n, self.batch_size)
+
+  def __call__(self, step: int) -> tuple[np.ndarray]:
+    return (epoch_batch_rows(self.stream, self.rows, self.batch_size, step),)

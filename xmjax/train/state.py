@@ -33,6 +33,14 @@ def create_train_state(apply_fn, params, tx, batch_stats=None) -> TrainState:
     state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx)
   return state.replace(step=jnp.zeros((), jnp.int32))
 
+
+def init_train_state(model, tx, key, *inputs) -> TrainState:
+  """A fresh train state of the flax `model`: `model.init(key, *inputs)`'s
+  parameters (and BatchNorm statistics, if it has any) under optimiser `tx`."""
+  variables = model.init(key, *inputs)
+  return create_train_state(model.apply, variables["params"], tx,
+                            batch_stats=variables.get("batch_stats"))
+
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 

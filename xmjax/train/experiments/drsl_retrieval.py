@@ -42,14 +42,6 @@ STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
                                                    "model.tile_reduction")))
 
 
-def roles(config, data) -> tuple[str, str]:
-  """The (image-role, text-role) modality names."""
-  names = data.modalities
-  if len(names) != 2:
-    raise InputError(f"config.data.modalities: DRSL relates exactly two modalities, got {list(names)}")
-  return names[0], names[1]
-
-
 def make_model(config, data, image_role, text_role, scorer: str | None = None) -> DRSL:
   m = config.model
   scorer = scorer or m.scorer
@@ -81,8 +73,8 @@ class DrslData:
 
 
 def prepare(config) -> DrslData:
-  data = common.load_data(config)
-  image_role, text_role = roles(config, data)
+  data = common.load_data(config, num_modalities=2)
+  image_role, text_role = data.modalities
   make_model(config, data, image_role, text_role)  # its own checks, before any file is written
   n = min(len(data.labels("train", image_role)), len(data.labels("train", text_role)))
   if config.train.batch_size > n:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -63,14 +63,20 @@ LOADERS = {"mfeat": _load_mfeat, "sdml_h5": _load_sdml_h5, "xmedia_mat": _load_x
            "pascal_mat": _load_pascal_mat, "wikipedia_mat": _load_wikipedia_mat}
 
 
-def load_data(config: ml_collections.ConfigDict) -> RetrievalData:
-  """The data set named by config.data, restricted to config.data.modalities."""
+def load_data(config: ml_collections.ConfigDict, num_modalities: int | None = None
+              ) -> RetrievalData:
+  """The data set named by config.data, restricted to config.data.modalities;
+  with `num_modalities` (2 for a model that relates a pair) a clear error
+  if the config leaves another number."""
   d = config.data
   if d.format not in LOADERS:
     raise InputError(f"config.data.format: unknown {d.format!r}; choose one of {DATA_FORMATS}")
   data = LOADERS[d.format](d)
   if d.modalities:
     data = data.select(list(comma_list(d.modalities)))
+  if num_modalities is not None and len(data.modalities) != num_modalities:
+    raise InputError(f"config.data.modalities: {config.experiment} relates exactly "
+                     f"{num_modalities} modalities, got {list(data.modalities)}")
   return data.standardized() if d.standardize else data
 
 
@@ -204,11 +210,14 @@ def linear_results(data: RetrievalData, modalities: Sequence[str], k: int = 50
   probabilities, out = {}, {}
   for m in modalities:
     probabilities[m], out[f"linear/l2_{m}"] = linear_probabilities(data, m, data.num_classes)
+  return {**map_results("linear", cosine_scores(probabilities), data, modalities, k=k), **out}
 
-  def similarity(q, t):
-    return metrics.cosine_similarity(probabilities[q], probabilities[t])
 
-  return {**map_results("linear", similarity, data, modalities, k=k), **out}
+def cosine_scores(embeddings: Mapping[str, np.ndarray]) -> Callable[[str, str], np.ndarray]:
+  """A `similarity` for `report` and `map_results` from one embedding per
+  item (an array per modality, rows the items): query modality q against
+  target t by the cosine of their embeddings."""
+  return lambda q, t: metrics.cosine_similarity(embeddings[q], embeddings[t])
 
 
 def write_plot(workdir: str, name: str, curves: dict, results: dict | None = None) -> None:

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax import metrics, process, random_streams
+from xmjax import process, random_streams
 from xmjax.data.retrieval import RetrievalData
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
@@ -229,11 +229,8 @@ def results(run: Run, data: RetrievalData, trained: Trained) -> dict[str, Any]:
       codes[split][m] = np.asarray(compiled(encode, network=networks[m])(
           selected[m][0], jnp.asarray(data.features(split, m))))
 
-  def similarity(q, t, split="test"):
-    return metrics.cosine_similarity(codes[split][q], codes[split][t])
-
-  out = common.report(run, "sdml", similarity, data, modalities,
-                      valid_similarity=lambda q, t: similarity(q, t, "valid"))
+  out = common.report(run, "sdml", common.cosine_scores(codes["test"]), data, modalities,
+                      valid_similarity=common.cosine_scores(codes["valid"]))
   batch_size = run.config.train.batch_size
   for m in modalities:
     per_epoch = steps_per_epoch(len(data.labels("train", m)), batch_size)

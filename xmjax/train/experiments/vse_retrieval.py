@@ -4,18 +4,16 @@ negatives of each other. Retrieval mAP beside CCA and the linear model."""
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import optax
 
 from xmjax import random_streams
-from xmjax.errors import InputError
 from xmjax.models import triplet_loss
 from xmjax.nn import MLP, l2_normalize
 from xmjax.train import provenance
-from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
+from xmjax.train.batching import EpochBatches
 from xmjax.train.experiments import retrieval_common as common
 from xmjax.train.runner import Task, TrainingStage, compiled
-from xmjax.train.state import create_train_state
+from xmjax.train.state import init_train_state
 
 
 class VSE(nn.Module):
@@ -36,37 +34,28 @@ def train_step(state, images, texts, labels, rows, *, margin):
   return state.apply_gradients(grads=grads), {"loss": loss}
 
 
-def prepare(config):
-  data = common.load_data(config)   # checks the format, files and modalities
-  if len(data.modalities) != 2:
-    raise InputError(f"config.data.modalities: VSE relates two modalities, got {data.modalities}")
-  return data, *data.modalities
-
-
-def train(run, prepared):
-  (data, image, text), t = prepared, run.config.train
-  arrays = [jnp.asarray(data.features("train", image)), jnp.asarray(data.features("train", text)),
-            jnp.asarray(data.labels("train", image))]
-  num_steps = t.num_epochs * steps_per_epoch(len(arrays[2]), t.batch_size)
-  model, tx = VSE(tuple(run.config.model.layers)), optax.adam(t.learning_rate)
-  init = lambda: create_train_state(model.apply, model.init(
-      jax.random.key(run.config.seed), arrays[0][:1], arrays[1][:1])["params"], tx)
+def train(run, data):
+  c, (image, text) = run.config, data.modalities
+  arrays = tuple(data.features("train", m) for m in (image, text)) + (data.labels("train", image),)
+  batches = EpochBatches((c.seed, random_streams.VSE_BATCHES), len(arrays[2]), c.train.batch_size,
+                         c.train.num_epochs)
+  model, tx = VSE(tuple(c.model.layers)), optax.adam(c.train.learning_rate)
+  init = lambda: init_train_state(model, tx, jax.random.key(c.seed), arrays[0][:1], arrays[1][:1])
   with run.timed("train"):   # data parallel over config.mesh: the runner places data and rows
     return run.train(TrainingStage(
-        name="vse", init=init, step=train_step, num_steps=num_steps, data=tuple(arrays),
-        batches=lambda step: (epoch_batch_rows(
-            (run.config.seed, random_streams.VSE_BATCHES), len(arrays[2]), t.batch_size, step),),
-        checkpoint_every=t.checkpoint_every, static={"margin": t.margin}))
+        name="vse", init=init, step=train_step, data=arrays, batches=batches,
+        num_steps=batches.num_steps, checkpoint_every=c.train.checkpoint_every,
+        static={"margin": c.train.margin}))
 
 
-def results(run, prepared, state):
-  data, image, text = prepared
-  a, b = compiled(state.apply_fn)({"params": state.params}, data.features("test", image),
-                                  data.features("test", text))
-  similarity = lambda q, _: jax.device_get(a @ b.T if q == image else b @ a.T)
-  return common.report(run, "vse", similarity, data, (image, text))
+def results(run, data, state):
+  codes = compiled(state.apply_fn)({"params": state.params},
+                                   *(data.features("test", m) for m in data.modalities))
+  similarity = common.cosine_scores(dict(zip(data.modalities, codes)))
+  return common.report(run, "vse", similarity, data, data.modalities)
 
 
-TASK = Task(name="vse_retrieval", prepare=prepare, train=train, results=results,
+TASK = Task(name="vse_retrieval", train=train, results=results,
+            prepare=lambda config: common.load_data(config, num_modalities=2),   # checks the files
             stages=(provenance.Stage("vse", exclude=("eval.",)),),
             inputs=lambda config: {"vse": common.data_files(config)}, headline=("*/map_mean",))
