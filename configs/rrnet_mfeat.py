@@ -12,11 +12,12 @@ top-K = 10 baseline classes, ten label nodes with fixed seeded Gaussian
 features (k2 = 2), and trains RR-Net as in `rrnet_digits` (5 units, width
 32, Adam 1e-3, 300 full-graph steps).
 
-Measured (2 CPU cores, seed 0, 42 s): baseline/test_accuracy 0.9825,
-rrnet/test_accuracy 0.9875. Seeds 0-4 (`launch/sweep.py --seeds=0,1,2,3,4`):
-baseline 0.9880 ± 0.0033, RR-Net 0.9900 ± 0.0018; RR-Net minus baseline
-+0.0020 ± 0.0021, above in 3 seeds, tied in 2 (one test instance is 0.25
-points), paired t p = 0.10, sign test p = 0.25: no claim beyond "not worse".
+Measured (2 CPU cores, seed 0, 89 s with the four ablations):
+baseline/test_accuracy 0.9825, rrnet/test_accuracy 0.9850. Seeds 0-4
+(`launch/sweep.py --seeds=0,1,2,3,4`, 2026-12-07): baseline 0.9880 ±
+0.0033, RR-Net 0.9890 ± 0.0029; RR-Net minus baseline +0.0010 ± 0.0022,
+above in 3 seeds, below in 1 (one test instance is 0.25 points), paired t
+p = 0.37, sign test p = 0.63: no claim beyond "not worse".
 """
 
 from xmjax.configs import sibling_config

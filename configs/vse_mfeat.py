@@ -4,7 +4,7 @@
 
 The example of docs/adding_a_model.md. Split and standardisation as
 configs/drsl_mfeat.py; encoders in-1024-256, Adam 2e-4, batch 100, 40
-epochs, margin 0.2 (not tuned). Expected (seed 0, 20 s on 2 CPU cores):
+epochs, margin 0.2 (not tuned). Expected (seed 0, 8 s on 2 CPU cores):
 vse/map_mean 0.702, linear/map_mean 0.825, cca/map_mean 0.577.
 """
 

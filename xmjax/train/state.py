@@ -41,6 +41,7 @@ def init_train_state(model, tx, key, *inputs) -> TrainState:
   return create_train_state(model.apply, variables["params"], tx,
                             batch_stats=variables.get("batch_stats"))
 
+
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 

@@ -32,7 +32,7 @@ from xmjax.errors import InputError
 from xmjax.models.build import from_config
 from xmjax.models.racg import RACG, TRAINING_COMPILER_OPTIONS
 from xmjax.train import optim, provenance
-from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
+from xmjax.train.batching import EpochBatches
 from xmjax.train.racg_step import cross_share_results, evaluate, train_step
 from xmjax.train.runner import Run, Task, TrainingStage
 from xmjax.train.state import TrainState, compute_dtype, create_train_state
@@ -130,20 +130,17 @@ def initial_state(config, data: ImageTextData, variant: dict, num_steps: int) ->
                             optim.make_optimizer(config.train.optimizer, num_steps))
 
 
-def num_steps(config, data: ImageTextData) -> tuple[int, int]:
-  per_epoch = steps_per_epoch(len(data.train_captions), config.train.batch_size)
-  return per_epoch, per_epoch * config.train.num_epochs
-
-
 def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> TrainingStage:
   """One variant trained on seeded per-epoch batches of captions with their
   images, data parallel over config.mesh."""
   t = config.train
   images, captions = data.train_images, data.train_captions
-  per_epoch, total = num_steps(config, data)
+  schedule = EpochBatches((config.seed, random_streams.RACG_BATCHES), len(captions),
+                          t.batch_size, t.num_epochs)
+  total = schedule.num_steps
 
   def batches(step):   # host arrays; the runner splits them over config.mesh
-    rows = epoch_batch_rows((config.seed, random_streams.RACG_BATCHES), len(captions), t.batch_size, step)
+    (rows,) = schedule(step)
     image_ids = captions.image_index[rows]
     return image_arrays(images, image_ids), caption_arrays(captions, rows), image_ids
 
