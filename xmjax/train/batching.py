@@ -17,6 +17,11 @@ def steps_per_epoch(num_rows: int, batch_size: int) -> int:
   return num_rows // batch_size
 
 
+def _num_rows(rows: int | np.ndarray) -> int:
+  """How many rows `rows` names: an int n (rows 0..n-1) or an array of row ids."""
+  return int(rows) if np.ndim(rows) == 0 else len(rows)
+
+
 def epoch_batch_rows(stream: Sequence[int], rows: int | np.ndarray, batch_size: int,
                      step: int) -> np.ndarray:
   """The rows of training step `step`: each epoch is a fresh permutation of
@@ -27,8 +32,7 @@ def epoch_batch_rows(stream: Sequence[int], rows: int | np.ndarray, batch_size: 
   e.g. (seed, DRSL_IMAGE_BATCHES) for one modality and (seed,
   DRSL_TEXT_BATCHES) for the other, so two orders never coincide.
   """
-  n = int(rows) if np.ndim(rows) == 0 else len(rows)
-  epoch, offset = divmod(step, steps_per_epoch(n, batch_size))
+  epoch, offset = divmod(step, steps_per_epoch(_num_rows(rows), batch_size))
   order = np.random.default_rng([*stream, epoch]).permutation(rows)
   return order[offset * batch_size:(offset + 1) * batch_size]
 
@@ -47,8 +51,7 @@ class EpochBatches:
 
   @property
   def num_steps(self) -> int:
-    n = int(self.rows) if np.ndim(self.rows) == 0 else len(self.rows)
-    return self.num_epochs * steps_per_epoch(n, self.batch_size)
+    return self.num_epochs * steps_per_epoch(_num_rows(self.rows), self.batch_size)
 
   def __call__(self, step: int) -> tuple[np.ndarray]:
     return (epoch_batch_rows(self.stream, self.rows, self.batch_size, step),)
