@@ -91,6 +91,36 @@ def random_classification_graph(seed, instances, feature_dim, classes, class_dim
                               num_candidates=candidates)
 
 
+def reevaluation_changes_only_results(config, workdir, results) -> None:
+  """`runner.evaluate_workdir` on a finished run gives its results.json
+  again, bit for bit, and leaves every file training wrote as it was (no
+  checkpoint, metric, cache, record or timing written): every stage is read
+  back, none is stepped. It rewrites only results.json, the plots, a
+  test-metrics event file and (RACG) the similarity matrices, the last
+  byte for byte."""
+  import hashlib
+  from xmjax.train.runner import evaluate_workdir
+
+  def files():
+    found = {}
+    for directory, _, names in os.walk(workdir):
+      for name in names:
+        path = os.path.join(directory, name)
+        relative = os.path.relpath(path, workdir)
+        if (relative == "results.json" or relative.startswith("plots" + os.sep)
+            or (relative.startswith("tensorboard" + os.sep) and ".results" in name)):
+          continue
+        with open(path, "rb") as f:
+          found[relative] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+  before = files()
+  assert evaluate_workdir(config, str(workdir)) == results
+  after = files()
+  changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+  assert not changed, changed
+
+
 def set_fields(config, **fields):
   """Sets dotted fields, e.g. set_fields(config, **{"rrnet.k1": 5})."""
   for key, value in fields.items():

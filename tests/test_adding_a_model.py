@@ -41,10 +41,11 @@ def test_a_new_model_is_three_files_and_few_lines_of_code():
 
 
 def test_the_walkthrough_config_runs_and_learns(tmp_path):
-  from conftest import load_config
+  from conftest import load_config, reevaluation_changes_only_results
   from xmjax.train import runner
-  results = runner.train_and_evaluate(
-      set_fields(load_config("vse_mfeat"), **{"train.num_epochs": 4}), str(tmp_path))
+  config = set_fields(load_config("vse_mfeat"), **{"train.num_epochs": 4})
+  results = runner.train_and_evaluate(config, str(tmp_path))
+  reevaluation_changes_only_results(config, tmp_path, results)   # launch/eval.py: the stage read back
   # Ten balanced classes: chance mAP is about 0.1; the baselines run beside it.
   assert results["vse/map_mean"] > 0.4, results
   assert {"cca/map_mean", "linear/map_mean", "vse/map_pix2fou"} <= set(results)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, load_config, set_fields
+from conftest import ROOT, load_config, reevaluation_changes_only_results, set_fields
 from xmjax import metrics
 from xmjax.train import train_and_evaluate
 
@@ -93,6 +93,7 @@ def test_scenes_config_writes_minimal_pairs_for_the_four_models(tmp_path):
       "model.image_block": 4, "train.batch_size": 20, "train.num_epochs": 1})
   assert config.data.scenes.kind == "relational"
   results = train_and_evaluate(config, str(tmp_path))
+  reevaluation_changes_only_results(config, tmp_path, results)
   for prefix in ("racg", "racg_no_cross", "vse", "scan_t2i", "racg_cross_off"):
     assert 0 <= results[f"{prefix}/rsum"] <= 600
     for contrast in ("colour", "spatial"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from conftest import load_config, set_fields
+from conftest import load_config, reevaluation_changes_only_results, set_fields
 from xmjax import InputError
 from xmjax.data import load_label_embeddings
 from xmjax.data import ratings as ratings_lib
@@ -50,6 +50,7 @@ def test_cifar_configs_never_fake_data_by_default():
 
 def test_cifar_smoke_run_writes_both_accuracies(tmp_path):
   results = train_and_evaluate(tiny_cifar_config(), str(tmp_path))
+  reevaluation_changes_only_results(tiny_cifar_config(), tmp_path, results)
   for key in ("baseline/test_accuracy", "rrnet/test_accuracy"):
     assert 0.0 <= results[key] <= 1.0
   with np.load(tmp_path / "baseline" / "outputs.npz") as f:
@@ -159,6 +160,7 @@ def esc_config(path, **overrides):
 def test_esc10_leave_one_fold_out_beats_its_baseline(tmp_path):
   np.savez(tmp_path / "esc10.npz", **make_fold_features(10, 40, seed=0))
   results = train_and_evaluate(esc_config(tmp_path), str(tmp_path / "run"))  # 300 steps
+  reevaluation_changes_only_results(esc_config(tmp_path), tmp_path / "run", results)
   folds = [results[f"rrnet/fold{f}_accuracy"] for f in range(1, 6)]
   assert results["rrnet/accuracy_mean"] == pytest.approx(np.mean(folds))
   assert results["rrnet/accuracy_std"] == pytest.approx(np.std(folds))
@@ -217,6 +219,7 @@ def test_ratings_demo_learns(tmp_path):
   config = set_fields(load_config("rrnet_ratings_demo"), **{
       "data.num_splits": 1, "rrnet.num_steps": 300})
   results = train_and_evaluate(config, str(tmp_path))
+  reevaluation_changes_only_results(config, tmp_path, results)
   assert results["training"] == "full_graph"
   assert results["num_test_ratings"] == 600          # 20% of 100 users x 30 ratings
   assert results["rrnet/test_rmse"] < results["mean/test_rmse"] - 0.15

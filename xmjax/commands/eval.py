@@ -36,7 +36,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   quiet_libraries()
   from xmjax.errors import InputError
-  from xmjax.train.loop import write_json_atomic
+  from xmjax.train.files import write_json_atomic
   from xmjax.train.runner import ensemble_results, evaluate_workdir
   path = os.path.join(_WORKDIR.value, "config.json")
   try:

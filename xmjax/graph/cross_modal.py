@@ -175,7 +175,7 @@ def pad_cross_modal_graph(graph: CrossModalGraph, num_nodes1: int,
   n1, n2 = graph.nodes1.shape[0], graph.nodes2.shape[0]
   k1 = graph.intra1.senders.shape[0] // n1
   k2 = graph.intra2.senders.shape[0] // n2
-  kk = graph.num_candidates
+  num_candidates = graph.num_candidates
   extra1, extra2 = num_nodes1 - n1, num_nodes2 - n2
   if extra1 < 0 or extra2 < 0:
     raise InputError(f"padding: graph has ({n1}, {n2}) nodes, more than the target "
@@ -192,7 +192,7 @@ def pad_cross_modal_graph(graph: CrossModalGraph, num_nodes1: int,
 
   s1, r1 = self_edges(n1, extra1, k1)
   s2, r2 = self_edges(n2, extra2, k2)
-  s3 = jnp.repeat(jnp.arange(n1, num_nodes1, dtype=jnp.int32), kk)
+  s3 = jnp.repeat(jnp.arange(n1, num_nodes1, dtype=jnp.int32), num_candidates)
   r3 = jnp.full(s3.shape, n2, jnp.int32)
   cat = jnp.concatenate
   return CrossModalGraph(
@@ -204,8 +204,8 @@ def pad_cross_modal_graph(graph: CrossModalGraph, num_nodes1: int,
                      graph.intra2.out_degree),
       inter=EdgeSet(cat([graph.inter.senders, s3]), cat([graph.inter.receivers, r3]),
                     graph.inter.out_degree),
-      inter_targets=jnp.pad(graph.inter_targets, (0, extra1 * kk)),
-      inter_mask=jnp.pad(graph.inter_mask, (0, extra1 * kk)),
+      inter_targets=jnp.pad(graph.inter_targets, (0, extra1 * num_candidates)),
+      inter_mask=jnp.pad(graph.inter_mask, (0, extra1 * num_candidates)),
       node1_mask=jnp.pad(graph.node1_mask, (0, extra1)))
 
 
@@ -242,11 +242,6 @@ def inter_graphs_tuple(nodes: jax.Array, edges: jax.Array, inter: EdgeSet,
       receivers=inter.receivers + num_nodes1,
       n_node=jnp.array([nodes.shape[0]]), n_edge=jnp.array([inter.senders.shape[0]]),
       globals=None)
-
-
-def to_numpy(graph: CrossModalGraph) -> CrossModalGraph:
-  """Host copy (for saving or inspection)."""
-  return jax.tree.map(np.asarray, graph)
 
 
 def graphs_tuple(nodes: jax.Array, senders: jax.Array, receivers: jax.Array,

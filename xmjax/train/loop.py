@@ -8,11 +8,9 @@ same data as an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import tempfile
 from typing import Any, Callable, Mapping, Sequence
 
 import jax
@@ -21,7 +19,6 @@ import numpy as np
 
 from xmjax.train.checkpoint import Checkpointer
 from xmjax.train.logging import MetricWriter, Progress
-from xmjax.process import is_primary
 
 # Fault injection for tests of crash recovery: XMJAX_FAULT_INJECTION="stage:step:point"
 # makes the process SIGKILL itself in `stage` at `step`, point "step" (right after
@@ -144,36 +141,3 @@ def run_training(*, state: Any, train_step: Callable, batch_fn: Callable[[int], 
     progress.close()
     checkpointer.close()
   return state
-
-
-def _readable_mode(path: str) -> None:
-  """A file made by mkstemp is 0600; give it the mode an ordinary open()
-  gives (0666 less the umask), like config.json and metrics.jsonl."""
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)
-
-
-def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
-  """Writes JSON via a temporary file and a rename, so readers never see half
-  a file (process 0 only in a multi-process run)."""
-  if not is_primary():
-    return
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-  with os.fdopen(fd, "w") as f:
-    json.dump(payload, f, indent=2, sort_keys=True)
-    f.write("\n")
-  _readable_mode(tmp)
-  os.replace(tmp, path)
-
-
-def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
-  if not is_primary():
-    return
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz")
-  os.close(fd)
-  np.savez(tmp, **arrays)
-  _readable_mode(tmp)
-  os.replace(tmp, path)

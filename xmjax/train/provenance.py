@@ -28,6 +28,7 @@ import os
 from typing import Any, Iterable, Mapping, Sequence
 
 from xmjax.errors import InputError
+from xmjax.train.files import write_json_atomic
 
 STAGES_FILE = "stages.json"
 HASH_LIMIT_BYTES = 64 * 2 ** 20
@@ -176,7 +177,6 @@ def record_stages(workdir: str, fingerprints: Mapping[str, Any]) -> None:
   from xmjax import process
   if not process.is_primary():
     return
-  from xmjax.train.loop import write_json_atomic
   os.makedirs(workdir, exist_ok=True)
   write_json_atomic(os.path.join(workdir, STAGES_FILE),
                     {**load_stages(workdir), **fingerprints})

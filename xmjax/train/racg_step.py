@@ -43,15 +43,14 @@ def evaluate(config, model, params, images: Images, captions: Captions) -> np.nd
   """Every test image against every test caption. Captions are grouped by
   padded length (at most max_length / LENGTH_MULTIPLE groups, one program
   each), so short captions are scored at their own length."""
-  m = config.model
   image_inputs = image_arrays(images, np.arange(len(images)))
-  image_block = min(m.eval_image_block, len(images))
+  image_block = min(config.model.eval_image_block, len(images))
   buckets = -(-captions.lengths // LENGTH_MULTIPLE)
   sims = np.zeros((len(images), len(captions)), np.float32)
   for bucket in np.unique(buckets):
     columns = np.flatnonzero(buckets == bucket)
     sims_block = compiled(similarity_matrix, model=model, image_block=image_block,
-                          caption_block=min(m.eval_caption_block, len(columns)))(
+                          caption_block=min(config.model.eval_caption_block, len(columns)))(
         params, image_inputs, caption_arrays(captions, columns))
     sims[:, columns] = np.asarray(jax.device_get(sims_block), np.float32)
   return sims

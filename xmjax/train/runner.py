@@ -48,7 +48,8 @@ from xmjax.programs import compiled
 from xmjax.train import parallel, provenance
 from xmjax.train.checkpoint import Checkpointer, restore_for_eval
 from xmjax.train.logging import MetricWriter
-from xmjax.train.loop import Hook, run_training, save_npz_atomic, write_json_atomic
+from xmjax.train.files import save_npz_atomic, write_json_atomic
+from xmjax.train.loop import Hook, run_training
 from xmjax.train.plots import plot_results, plot_training_curves
 from xmjax.train.state import check_complete_fields, check_known_fields, save_config
 

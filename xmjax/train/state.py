@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from typing import Any
 
@@ -12,7 +11,7 @@ import ml_collections
 from flax.training import train_state
 
 from xmjax.errors import InputError
-from xmjax.process import is_primary
+from xmjax.train.files import write_atomic
 
 TrainState = train_state.TrainState
 
@@ -84,17 +83,8 @@ def check_complete_fields(config: ml_collections.ConfigDict,
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes the run's config to workdir/config.json (what produced the results)."""
-  if not is_primary():
-    return
-  path = os.path.join(workdir, "config.json")
-  with open(path + ".tmp", "w") as f:   # then a rename: readers never see half a file
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
-  os.replace(path + ".tmp", path)
-
-
-def load_saved_config(workdir: str) -> dict[str, Any] | None:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  text = config.to_json_best_effort(indent=2, sort_keys=True) + "\n"
+  def write(tmp):
+    with open(tmp, "w") as f:
+      f.write(text)
+  write_atomic(os.path.join(workdir, "config.json"), write)

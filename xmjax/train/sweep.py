@@ -21,7 +21,7 @@ from xmjax.errors import InputError
 from xmjax.process import is_primary
 from xmjax.train import provenance
 from xmjax.train.runner import get_task, train_and_evaluate
-from xmjax.train.loop import write_json_atomic
+from xmjax.train.files import write_json_atomic
 
 log = logging.getLogger("xmjax")
 

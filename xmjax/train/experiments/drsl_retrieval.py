@@ -11,7 +11,6 @@ same run.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 import jax.numpy as jnp
@@ -30,8 +29,6 @@ from xmjax.train.drsl_step import (SelectingState, drsl_scores, drsl_selecting_s
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.state import compute_dtype
 
-log = logging.getLogger("xmjax")
-
 
 # Training depends on everything but the evaluation fields (and, for the
 # model itself, on whether its cosine ablation also trains).
@@ -42,17 +39,19 @@ STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
                                                    "model.tile_reduction")))
 
 
-def make_model(config, data, image_role, text_role, scorer: str | None = None) -> DRSL:
-  m = config.model
-  scorer = scorer or m.scorer
-  if scorer == "relation" and m.fusion != "concat" and m.image_layers[-1] != m.text_layers[-1]:
-    raise InputError(f"config.model.fusion: {m.fusion!r} needs image_layers and text_layers to "
-                     f"end in the same width, got {m.image_layers[-1]} and {m.text_layers[-1]}")
-  if scorer == "cosine" and m.image_layers[-1] != m.text_layers[-1]:
-    field = "model.scorer" if m.scorer == "cosine" else "train.ablation_cosine"
+def make_model(config, scorer: str | None = None) -> DRSL:
+  model = config.model
+  scorer = scorer or model.scorer
+  widths = f"{model.image_layers[-1]} and {model.text_layers[-1]}"
+  same_width = model.image_layers[-1] == model.text_layers[-1]
+  if scorer == "relation" and model.fusion != "concat" and not same_width:
+    raise InputError(f"config.model.fusion: {model.fusion!r} needs image_layers and text_layers "
+                     f"to end in the same width, got {widths}")
+  if scorer == "cosine" and not same_width:
+    field = "model.scorer" if model.scorer == "cosine" else "train.ablation_cosine"
     raise InputError(f"config.{field}: the cosine scorer needs image_layers and text_layers to "
-                     f"end in the same width, got {m.image_layers[-1]} and {m.text_layers[-1]}")
-  return from_config(DRSL, m, scorer=scorer, dtype=compute_dtype(config.dtype))
+                     f"end in the same width, got {widths}")
+  return from_config(DRSL, model, scorer=scorer, dtype=compute_dtype(config.dtype))
 
 
 def variants(config) -> dict[str, str]:
@@ -75,7 +74,7 @@ class DrslData:
 def prepare(config) -> DrslData:
   data = common.load_data(config, num_modalities=2)
   image_role, text_role = data.modalities
-  make_model(config, data, image_role, text_role)  # its own checks, before any file is written
+  make_model(config)  # its own checks, before any file is written
   n = min(len(data.labels("train", image_role)), len(data.labels("train", text_role)))
   if config.train.batch_size > n:
     raise InputError(f"config.train.batch_size: {config.train.batch_size} is larger than the "
@@ -93,7 +92,7 @@ def drsl_stage(config, data, image_role, text_role, name: str = "drsl",
   n_i, n_t = len(data.labels("train", image_role)), len(data.labels("train", text_role))
   per_epoch = steps_per_epoch(max(n_i, n_t), t.batch_size)
   num_steps = t.num_epochs * per_epoch
-  model = make_model(config, data, image_role, text_role, scorer)
+  model = make_model(config, scorer)
   mesh = parallel.make_mesh(config)
   if mesh.size > 1:   # each device scores its own images' pairs (not all of them)
     model = model.clone(row_axis=parallel.DATA_AXIS, mesh=mesh)

@@ -16,7 +16,6 @@ modalities) and writes it as `racg_no_cross/...`.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any, Sequence
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from xmjax import random_streams
 from xmjax.configs.fields import comma_list
-from xmjax import metrics, process
+from xmjax import metrics
 from xmjax.data.image_text import ImageTextData, caption_arrays, image_arrays, load_image_text
 from xmjax.data.scenes import CAPTIONS_PER_IMAGE, CONTRASTS, Images
 from xmjax.data.text import NUM_POS
@@ -33,11 +32,10 @@ from xmjax.models.build import from_config
 from xmjax.models.racg import RACG, TRAINING_COMPILER_OPTIONS
 from xmjax.train import optim, provenance
 from xmjax.train.batching import EpochBatches
+from xmjax.train.files import save_npy_atomic
 from xmjax.train.racg_step import cross_share_results, evaluate, train_step
 from xmjax.train.runner import Run, Task, TrainingStage
-from xmjax.train.state import TrainState, compute_dtype, create_train_state
-
-log = logging.getLogger("xmjax")
+from xmjax.train.state import TrainState, compute_dtype, init_train_state
 
 
 STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
@@ -45,22 +43,18 @@ STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
 
 def check_config(config) -> None:
   """What the field ranges (xmjax.configs.ranges) cannot say."""
-  d, m = config.data, config.model
-  if d.name == "scan" and not d.dir:
+  data, model = config.data, config.model
+  if data.name == "scan" and not data.dir:
     raise InputError("config.data.dir: set it to the SCAN precomp directory")
-  if d.name == "scenes" and d.scenes.kind == "relational" and d.scenes.max_objects < 3:
+  if data.name == "scenes" and data.scenes.kind == "relational" and data.scenes.max_objects < 3:
     raise InputError(f"config.data.scenes.max_objects: relational scenes need a target, its "
-                     f"reference and a distractor (>= 3), got {d.scenes.max_objects}")
-  if m.joint_dim % m.num_heads:
-    raise InputError(f"config.model.num_heads: {m.num_heads} does not divide joint_dim "
-                     f"{m.joint_dim}")
-  if m.use_positions and not 0 < m.position_dim < m.joint_dim:
+                     f"reference and a distractor (>= 3), got {data.scenes.max_objects}")
+  if model.joint_dim % model.num_heads:
+    raise InputError(f"config.model.num_heads: {model.num_heads} does not divide joint_dim "
+                     f"{model.joint_dim}")
+  if model.use_positions and not 0 < model.position_dim < model.joint_dim:
     raise InputError(f"config.model.position_dim: need 0 < position_dim < joint_dim, got "
-                     f"{m.position_dim}")
-
-
-# ----------------------------------------------------------------------------
-# Data.
+                     f"{model.position_dim}")
 
 
 # ----------------------------------------------------------------------------
@@ -68,10 +62,8 @@ def check_config(config) -> None:
 
 
 def make_model(config, vocab_size: int, cross_graph: bool = True, scorer: str = "racg") -> RACG:
-  m = config.model
-  return from_config(RACG, m, vocab_size=vocab_size, num_pos=NUM_POS, cross_graph=cross_graph,
-                     scorer=scorer,
-                     dtype=compute_dtype(config.dtype))
+  return from_config(RACG, config.model, vocab_size=vocab_size, num_pos=NUM_POS,
+                     cross_graph=cross_graph, scorer=scorer, dtype=compute_dtype(config.dtype))
 
 
 def retrieval_results(config, sims: np.ndarray, prefix: str,
@@ -123,11 +115,10 @@ def initial_state(config, data: ImageTextData, variant: dict, num_steps: int) ->
   model = make_model(config, data.vocab_size, **variant)
   images, captions = data.train_images, data.train_captions
   rows = np.arange(2)
-  params = model.init(random_streams.key(config.seed, random_streams.RACG_INIT),
-                      *image_arrays(images, captions.image_index[rows]),
-                      *caption_arrays(captions, rows))["params"]
-  return create_train_state(model.apply, params,
-                            optim.make_optimizer(config.train.optimizer, num_steps))
+  return init_train_state(model, optim.make_optimizer(config.train.optimizer, num_steps),
+                          random_streams.key(config.seed, random_streams.RACG_INIT),
+                          *image_arrays(images, captions.image_index[rows]),
+                          *caption_arrays(captions, rows))
 
 
 def racg_stage(config, data: ImageTextData, prefix: str, variant: dict) -> TrainingStage:
@@ -171,8 +162,7 @@ def results(run: Run, data: ImageTextData, states: dict[str, TrainState]) -> dic
   for prefix, variant in variants(config):
     model = make_model(config, data.vocab_size, **variant)
     sims = evaluate(config, model, states[prefix].params, images, captions)
-    if process.is_primary():
-      np.save(run.path(prefix, "similarity.npy"), sims)
+    save_npy_atomic(run.path(prefix, "similarity.npy"), sims)
     out.update(retrieval_results(config, sims, prefix, images))
   params = states["racg"].params
   with run.timed("diagnostics"):

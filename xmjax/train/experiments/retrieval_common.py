@@ -6,7 +6,6 @@ and plots."""
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 from typing import Callable, Mapping, Sequence
 
@@ -22,8 +21,6 @@ from xmjax.data.retrieval import (RetrievalData, load_mfeat_retrieval, load_pasc
                                   load_sdml_h5, load_wikipedia_dir, load_xmedia_mat)
 from xmjax.errors import InputError
 from xmjax.models.baselines import LINEAR_L2, fit_cca, fit_logistic
-
-log = logging.getLogger("xmjax")
 
 DATA_FORMATS = ("mfeat", "sdml_h5", "xmedia_mat", "pascal_mat", "wikipedia_mat")  # LOADERS' keys
 

@@ -26,7 +26,6 @@ own prefix.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 import jax
@@ -44,8 +43,6 @@ from xmjax.train.rrnet_ablations import ablation_stage, parse_ablations
 from xmjax.train.rrnet_stage import check_units, class_node_features, evaluate_rrnet, rrnet_stage
 from xmjax.train.runner import Run, Task
 from xmjax.train.state import TrainState
-
-log = logging.getLogger("xmjax")
 
 
 # The baseline CNN depends only on the data and its own fields, so a sweep

@@ -15,7 +15,6 @@ separate runs, at one compile and one dispatch per step.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from typing import Any
 
@@ -34,8 +33,6 @@ from xmjax.models import bce_loss, classification_metrics
 from xmjax.train import optim, provenance, rrnet_stage
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
 from xmjax.train.state import TrainState, create_train_state
-
-log = logging.getLogger("xmjax")
 
 
 STAGES = (provenance.Stage("rrnet"),)

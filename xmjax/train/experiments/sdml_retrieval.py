@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 from typing import Any
 
@@ -21,20 +20,19 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from xmjax import process, random_streams
+from xmjax import random_streams
+from xmjax.configs.fields import comma_list
 from xmjax.data.retrieval import RetrievalData
 from xmjax.errors import InputError
 from xmjax.models.sdml import orthogonal_projection
 from xmjax.train import provenance
 from xmjax.train.batching import epoch_batch_rows, steps_per_epoch
 from xmjax.train.experiments import retrieval_common as common
-from xmjax.train.loop import write_json_atomic
+from xmjax.train.files import save_npy_atomic, write_json_atomic
 from xmjax.train.runner import Evaluation, Run, Task, TrainingStage, compiled
 from xmjax.train.sdml_step import (encode, init_joint_state, learning_rates, make_networks,
                                    restore_joint, schedules, sdml_train_step,
                                    selected_params)
-
-log = logging.getLogger("xmjax")
 
 
 # The joint stage; a modality added later is a stage of its own
@@ -201,8 +199,8 @@ def train(run: Run, data: RetrievalData) -> Trained:
     return Trained(data, best)
   projection = orthogonal_projection(config.seed, config.model.code_dim, data.num_classes)
   os.makedirs(root, exist_ok=True)
-  if not os.path.exists(p_path) and process.is_primary():
-    np.save(p_path, projection)
+  if not os.path.exists(p_path):
+    save_npy_atomic(p_path, projection)
   with run.timed("train"):
     joint = run.train(sdml_stage(config, data, data.modalities, projection, "sdml",
                                  "sdml/checkpoints"))
@@ -221,7 +219,11 @@ def results(run: Run, data: RetrievalData, trained: Trained) -> dict[str, Any]:
   pair (of every registered modality, `trained.data`), and the epoch (of
   its own) each network was selected at."""
   data, selected = trained.data, trained.selected
-  modalities = tuple(selected)
+  # One order for a training run, a run that adds a modality and an
+  # evaluation (which reads the registry back sorted), so that they sum
+  # their means alike: config.data.modalities' order, then the added ones.
+  listed = [m for m in comma_list(run.config.data.modalities) if m in selected]
+  modalities = tuple(listed + sorted(set(selected) - set(listed)))
   networks = make_networks(run.config, {m: data.dim(m) for m in modalities})
   codes = {split: {} for split in ("test", "valid")}
   for split in codes:
