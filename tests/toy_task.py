@@ -17,7 +17,11 @@ from xmjax.errors import InputError
 from xmjax.train import provenance
 from xmjax.train.batching import epoch_batch_rows
 from xmjax.train.runner import Run, Task, TrainingStage, compiled
-from xmjax.train.state import create_train_state
+from xmjax.train.state import init_train_state
+
+# The random stream of the batch order, mixed with config.seed: named, so
+# that a second stream of this task cannot silently reuse its number.
+BATCH_STREAM = 1
 
 
 def schema() -> ml_collections.ConfigDict:
@@ -51,16 +55,14 @@ def train_step(state, x, y, rows):
 
 def train(run: Run, data):
   config, (x, y) = run.config, data["train"]
-  model = nn.Dense(1)
-
-  def init():
-    params = model.init(jax.random.key(config.seed), x[:1])["params"]
-    return create_train_state(model.apply, params, optax.sgd(config.train.learning_rate))
+  model, tx = nn.Dense(1), optax.sgd(config.train.learning_rate)
+  init = lambda: init_train_state(model, tx, jax.random.key(config.seed), x[:1])
+  batch_stream = (config.seed, BATCH_STREAM)
 
   with run.timed("toy"):   # timing.json's toy_seconds, kept when a resume reuses the stage
     return run.train(TrainingStage(
         name="toy", init=init, step=train_step, num_steps=config.train.num_steps,
-        data=(x, y), batches=lambda step: (epoch_batch_rows((config.seed, 1), len(y),
+        data=(x, y), batches=lambda step: (epoch_batch_rows(batch_stream, len(y),
                                                             config.train.batch_size, step),),
         checkpoint_every=config.train.checkpoint_every))
 
