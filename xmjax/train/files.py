@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import tempfile
 from typing import Any, Callable, Mapping
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from xmjax.process import is_primary
 
-__all__ = ["save_npy_atomic", "save_npz_atomic", "write_atomic", "write_json_atomic"]
+__all__ = ["save_npy_atomic", "save_npz_atomic", "write_atomic", "write_json_atomic",
+           "write_text_atomic"]
 
 
 def _readable_mode(path: str) -> None:
@@ -48,13 +50,13 @@ def write_atomic(path: str, write: Callable[[str], None], suffix: str = ".tmp") 
     raise
 
 
+def write_text_atomic(path: str, text: str) -> None:
+  write_atomic(path, lambda tmp: pathlib.Path(tmp).write_text(text))
+
+
 def write_json_atomic(path: str, payload: Mapping[str, Any]) -> None:
   """`payload` as indented JSON with sorted keys."""
-  def write(tmp):
-    with open(tmp, "w") as f:
-      json.dump(payload, f, indent=2, sort_keys=True)
-      f.write("\n")
-  write_atomic(path, write)
+  write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:

@@ -11,7 +11,7 @@ import ml_collections
 from flax.training import train_state
 
 from xmjax.errors import InputError
-from xmjax.train.files import write_atomic
+from xmjax.train.files import write_text_atomic
 
 TrainState = train_state.TrainState
 
@@ -83,8 +83,5 @@ def check_complete_fields(config: ml_collections.ConfigDict,
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes the run's config to workdir/config.json (what produced the results)."""
-  text = config.to_json_best_effort(indent=2, sort_keys=True) + "\n"
-  def write(tmp):
-    with open(tmp, "w") as f:
-      f.write(text)
-  write_atomic(os.path.join(workdir, "config.json"), write)
+  write_text_atomic(os.path.join(workdir, "config.json"),
+                    config.to_json_best_effort(indent=2, sort_keys=True) + "\n")

@@ -40,18 +40,18 @@ STAGES = (provenance.Stage("drsl", exclude=("eval.", "train.ablation_cosine")),
 
 
 def make_model(config, scorer: str | None = None) -> DRSL:
-  model = config.model
-  scorer = scorer or model.scorer
-  widths = f"{model.image_layers[-1]} and {model.text_layers[-1]}"
-  same_width = model.image_layers[-1] == model.text_layers[-1]
-  if scorer == "relation" and model.fusion != "concat" and not same_width:
-    raise InputError(f"config.model.fusion: {model.fusion!r} needs image_layers and text_layers "
+  fields = config.model
+  scorer = scorer or fields.scorer
+  widths = f"{fields.image_layers[-1]} and {fields.text_layers[-1]}"
+  same_width = fields.image_layers[-1] == fields.text_layers[-1]
+  if scorer == "relation" and fields.fusion != "concat" and not same_width:
+    raise InputError(f"config.model.fusion: {fields.fusion!r} needs image_layers and text_layers "
                      f"to end in the same width, got {widths}")
   if scorer == "cosine" and not same_width:
-    field = "model.scorer" if model.scorer == "cosine" else "train.ablation_cosine"
+    field = "model.scorer" if fields.scorer == "cosine" else "train.ablation_cosine"
     raise InputError(f"config.{field}: the cosine scorer needs image_layers and text_layers to "
                      f"end in the same width, got {widths}")
-  return from_config(DRSL, model, scorer=scorer, dtype=compute_dtype(config.dtype))
+  return from_config(DRSL, fields, scorer=scorer, dtype=compute_dtype(config.dtype))
 
 
 def variants(config) -> dict[str, str]:

@@ -43,18 +43,19 @@ STAGES = (provenance.Stage("racg", exclude=("eval.",)),)
 
 def check_config(config) -> None:
   """What the field ranges (xmjax.configs.ranges) cannot say."""
-  data, model = config.data, config.model
-  if data.name == "scan" and not data.dir:
+  data_fields, model_fields = config.data, config.model
+  if data_fields.name == "scan" and not data_fields.dir:
     raise InputError("config.data.dir: set it to the SCAN precomp directory")
-  if data.name == "scenes" and data.scenes.kind == "relational" and data.scenes.max_objects < 3:
+  scenes = data_fields.scenes
+  if data_fields.name == "scenes" and scenes.kind == "relational" and scenes.max_objects < 3:
     raise InputError(f"config.data.scenes.max_objects: relational scenes need a target, its "
-                     f"reference and a distractor (>= 3), got {data.scenes.max_objects}")
-  if model.joint_dim % model.num_heads:
-    raise InputError(f"config.model.num_heads: {model.num_heads} does not divide joint_dim "
-                     f"{model.joint_dim}")
-  if model.use_positions and not 0 < model.position_dim < model.joint_dim:
+                     f"reference and a distractor (>= 3), got {scenes.max_objects}")
+  if model_fields.joint_dim % model_fields.num_heads:
+    raise InputError(f"config.model.num_heads: {model_fields.num_heads} does not divide "
+                     f"joint_dim {model_fields.joint_dim}")
+  if model_fields.use_positions and not 0 < model_fields.position_dim < model_fields.joint_dim:
     raise InputError(f"config.model.position_dim: need 0 < position_dim < joint_dim, got "
-                     f"{model.position_dim}")
+                     f"{model_fields.position_dim}")
 
 
 # ----------------------------------------------------------------------------
